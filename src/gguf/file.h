@@ -65,6 +65,8 @@ class File {
  public:
   // Opens and validates a GGUF file. A name matching `<prefix>-0000N-of-0000M.gguf` (any N) opens
   // all M shards and merges their tensors (metadata from shard 1). Errors name the file.
+  // Each shard is validated on its own; a tensor name in two shards, a missing shard (NotFound),
+  // `split.count` differing from M or `split.no` (0-based) differing from N-1 are errors.
   static Result<std::unique_ptr<File>> Open(const std::string& path);
   // Parses an in-memory image (tests and fuzzing); `bytes` must outlive the File.
   static Result<std::unique_ptr<File>> FromMemory(const uint8_t* bytes, size_t size,
@@ -85,8 +87,10 @@ class File {
 
   // Typed getters: NotFound if absent, InvalidArgument naming the key and both types if the stored
   // type does not convert losslessly (any unsigned/signed integer type converts to another integer
-  // type when the value fits; f32/f64 convert to each other).
+  // type when the value fits; f32/f64 convert to each other, f64 -> f32 only inside the f32 range;
+  // bool only from bool, string only from string).
   Result<uint32_t> GetU32(std::string_view key) const;
+  Result<uint64_t> GetU64(std::string_view key) const;
   Result<int64_t> GetI64(std::string_view key) const;
   Result<float> GetF32(std::string_view key) const;
   Result<bool> GetBool(std::string_view key) const;
@@ -101,10 +105,13 @@ class File {
   Result<uint32_t> GetU32Or(std::string_view key, uint32_t def) const;
   Result<float> GetF32Or(std::string_view key, float def) const;
   Result<bool> GetBoolOr(std::string_view key, bool def) const;
+  Result<int64_t> GetI64Or(std::string_view key, int64_t def) const;
+  Result<std::string> GetStringOr(std::string_view key, std::string def) const;
 
   // ---- tensors ----
   const TensorInfo* FindTensor(std::string_view name) const;  // nullptr if absent
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  size_t shard_count() const { return shards_.size(); }
 
   // Hint the kernel to read all tensor data now (for the load progress bar); calls progress(done,
   // total) in bytes. Optional.
@@ -113,6 +120,11 @@ class File {
  private:
   File() = default;
   struct Shard;
+  Result<const Value*> Lookup(std::string_view key) const;
+  Status TypeError(std::string_view key, const Value& v, std::string_view wanted) const;
+  template <typename T>
+  Result<T> GetInt(std::string_view key, std::string_view wanted) const;
+
   std::string path_;
   uint32_t version_ = 0;
   uint32_t alignment_ = 32;

@@ -33,15 +33,38 @@ class Writer {
   void SetF32Array(const std::string& key, const std::vector<float>& v);
   void SetBoolArray(const std::string& key, const std::vector<bool>& v);
   void SetStringArray(const std::string& key, const std::vector<std::string>& v);
-  // Replaces an existing key of the same name (keeps its position).
+  // The remaining GGUF value types.
+  void SetI8(const std::string& key, int8_t v);
+  void SetI16(const std::string& key, int16_t v);
+  void SetI64(const std::string& key, int64_t v);
+  void SetF64(const std::string& key, double v);
+  void SetU8Array(const std::string& key, const std::vector<uint8_t>& v);
+  void SetI8Array(const std::string& key, const std::vector<int8_t>& v);
+  void SetU16Array(const std::string& key, const std::vector<uint16_t>& v);
+  void SetI16Array(const std::string& key, const std::vector<int16_t>& v);
+  void SetU64Array(const std::string& key, const std::vector<uint64_t>& v);
+  void SetI64Array(const std::string& key, const std::vector<int64_t>& v);
+  void SetF64Array(const std::string& key, const std::vector<double>& v);
+  // Copies a value read by gguf::File (any type, arrays included), e.g. to rewrite a model's
+  // metadata. Setting general.alignment this way also changes the alignment (it must be a u32
+  // power of two).
+  void SetValue(const std::string& key, const Value& v);
+  // Every setter replaces an existing key of the same name (keeps its position).
+  bool HasKey(const std::string& key) const;
+  size_t key_count() const { return kvs_.size(); }
 
-  // `data` must hold exactly RowBytes(type, ne[0]) * ne[1] * ne[2] * ne[3] bytes.
+  // `data` must hold exactly RowBytes(type, ne[0]) * ne[1] * ne[2] * ne[3] bytes. InvalidArgument
+  // (naming the tensor) for an unknown type, 0 or more than 4 dims, a negative ne, ne[0] not a
+  // multiple of the block size, a wrong data size, a too long (> 63 bytes) or duplicate name.
   Status AddTensor(const std::string& name, TensorType type, std::vector<int64_t> ne,
                    std::vector<uint8_t> data);
 
-  void SetAlignment(uint32_t a);  // also writes general.alignment
+  void SetAlignment(uint32_t a);  // also writes general.alignment; CHECKs a is a power of two
+  uint32_t alignment() const { return alignment_; }
 
   std::vector<uint8_t> Serialize() const;
+  // Writes `path + ".tmp"`, then renames it to `path`: a failed write never leaves a partial file
+  // under `path`. I/O errors are returned naming the file and the OS reason.
   Status WriteFile(const std::string& path) const;
 
  private:
