@@ -23,7 +23,7 @@ class CheckFailure {
 
 // Lets `CHECK(x) << ...` be an expression of type void in both branches of ?:.
 struct Voidify {
-  void operator&(CheckFailure&) {}
+  void operator&(const CheckFailure&) {}
 };
 
 }  // namespace hearth::internal
