@@ -1,0 +1,208 @@
+// The Gemma decoder loop shared by gemma3 and gemma4 (spec §3.4 and §5.6): the per-layer block is
+// the same shape for both; the architecture files bind the weights and set the config flags that
+// switch on Gemma 4's V-norm, KV sharing, PLE, MoE and layer scale.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/matmul.h"
+#include "model/layers.h"
+#include "model/model.h"
+
+namespace hearth::model {
+
+using kernels::MatMul;
+
+ForwardState::ForwardState(const Config& c, int64_t b) : max_batch(b) {
+  int64_t q_w = 0, kv_w = 0, ff = 0;
+  for (const auto& l : c.layers) {
+    q_w = std::max<int64_t>(q_w, int64_t{l.n_head} * l.head_dim);
+    kv_w = std::max<int64_t>(kv_w, int64_t{l.n_head_kv} * l.head_dim);
+    ff = std::max<int64_t>(ff, l.n_ff);
+  }
+  ff = std::max<int64_t>(ff, 2 * int64_t{c.n_ff_exp});
+  const int64_t e = c.n_embd;
+  x.resize(b * e);
+  xn.resize(b * e);
+  h.resize(b * e);
+  q.resize(b * q_w);
+  k.resize(b * kv_w);
+  v.resize(b * kv_w);
+  attn.resize(b * q_w);
+  gate.resize(b * ff);
+  up.resize(b * ff);
+  f.resize(b * e);
+  f2.resize(b * e);
+  rope_cs.resize(b * std::max(c.max_head_dim(), 2));
+  pos.resize(b);
+  limit.resize(b);
+  if (c.n_pl > 0) {
+    ple.resize(b * c.n_pl * c.n_layer);
+    ple_tmp.resize(b * c.n_pl * c.n_layer);
+  }
+  if (c.n_expert > 0) {
+    router.resize(b * c.n_expert);
+    moe_x.resize(b * e);
+    moe_y.resize(b * c.n_expert_used * e);
+    moe_sel.resize(b * c.n_expert_used);
+    moe_w.resize(b * c.n_expert_used);
+    moe_order.resize(c.n_expert);
+    moe_rows.reserve(b);
+  }
+}
+
+Result<std::unique_ptr<Model>> Model::Load(std::unique_ptr<gguf::File> file) {
+  std::unique_ptr<Model> m(new Model());
+  ASSIGN_OR_RETURN(m->config_, LoadConfig(*file));
+  ASSIGN_OR_RETURN(m->weights_, BindWeights(*file, m->config_));
+  m->file_ = std::move(file);
+  return m;
+}
+
+void Model::EmbedToken(int32_t id, float* out) const {
+  kernels::GetRow(weights_.token_embd, id, out);
+  const float scale = std::sqrt(static_cast<float>(config_.n_embd));
+  for (int i = 0; i < config_.n_embd; ++i) out[i] *= scale;
+}
+
+namespace {
+
+// Per-head RMSNorm of n_tok rows holding n_head heads of width hd.
+void HeadNorm(float* x, int64_t n_tok, int n_head, int hd, const float* w, float eps) {
+  RmsNormRows(x, w, n_tok * n_head, hd, eps, x);
+}
+
+void AddRows(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace
+
+Status Model::Forward(const Batch& b, KvCache& kv, ForwardState& st, ThreadPool& pool,
+                      float* logits) const {
+  const Config& c = config_;
+  const int64_t n = b.n_tok;
+  const int64_t E = c.n_embd;
+  if (n <= 0) return InvalidArgumentError("empty batch");
+  CHECK(n <= st.max_batch) << "batch of " << n << " rows exceeds " << st.max_batch;
+  CHECK((b.tokens == nullptr) != (b.embd == nullptr)) << "batch needs tokens xor embeddings";
+  if (b.pos0 + n > kv.n_ctx()) {
+    return OutOfRangeError("positions " + std::to_string(b.pos0) + ".." +
+                           std::to_string(b.pos0 + n - 1) + " exceed the context of " +
+                           std::to_string(kv.n_ctx()) + " tokens");
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    st.pos[t] = static_cast<int32_t>(b.pos0 + t);
+    st.limit[t] = static_cast<int32_t>(b.causal ? b.pos0 + t : b.pos0 + n - 1);
+  }
+
+  // Input rows: token embeddings × sqrt(n_embd), or the given embeddings with scale 1.
+  if (b.tokens) {
+    for (int64_t t = 0; t < n; ++t) {
+      const int32_t id = b.tokens[t];
+      if (id < 0 || id >= c.n_vocab) {
+        return InvalidArgumentError("token id " + std::to_string(id) + " at batch row " +
+                                    std::to_string(t) + " is outside the vocabulary (0.." +
+                                    std::to_string(c.n_vocab - 1) + ")");
+      }
+      EmbedToken(id, st.x.data() + t * E);
+    }
+  } else {
+    std::memcpy(st.x.data(), b.embd, sizeof(float) * n * E);
+  }
+  if (c.n_pl > 0) Gemma4PerLayerInputs(*this, b, st, pool);
+
+  for (int il = 0; il < c.n_layer; ++il) {
+    const LayerConfig& L = c.layers[il];
+    const LayerWeights& W = weights_.layers[il];
+    const int hd = L.head_dim;
+    const int64_t q_w = int64_t{L.n_head} * hd, kv_w = int64_t{L.n_head_kv} * hd;
+
+    // ---- attention ----
+    RmsNormRows(st.x.data(), W.attn_norm.data, n, E, c.rms_eps, st.xn.data());
+    MatMul(W.attn_q, st.xn.data(), n, st.q.data(), pool, st.ws);
+    HeadNorm(st.q.data(), n, L.n_head, hd, W.attn_q_norm.data, c.rms_eps);
+    RopeParams rp{L.n_rot, L.rope_base, L.rope_scale,
+                  L.rope_freq_factors ? weights_.rope_freqs.data : nullptr};
+    RopeTable(rp, st.pos.data(), n, st.rope_cs.data());
+    for (int64_t t = 0; t < n; ++t)
+      RopeApply(st.q.data() + t * q_w, L.n_head, hd, L.n_rot, st.rope_cs.data() + t * L.n_rot);
+    if (c.attn_scale != 1.0f)
+      for (int64_t i = 0; i < n * q_w; ++i) st.q[i] *= c.attn_scale;
+
+    if (L.owns_kv()) {
+      MatMul(W.attn_k, st.xn.data(), n, st.k.data(), pool, st.ws);
+      if (W.attn_v.data) {
+        MatMul(W.attn_v, st.xn.data(), n, st.v.data(), pool, st.ws);
+      } else {
+        std::memcpy(st.v.data(), st.k.data(), sizeof(float) * n * kv_w);  // raw K, before k-norm
+      }
+      HeadNorm(st.k.data(), n, L.n_head_kv, hd, W.attn_k_norm.data, c.rms_eps);
+      for (int64_t t = 0; t < n; ++t)
+        RopeApply(st.k.data() + t * kv_w, L.n_head_kv, hd, L.n_rot,
+                  st.rope_cs.data() + t * L.n_rot);
+      if (c.v_norm) HeadNorm(st.v.data(), n, L.n_head_kv, hd, nullptr, c.rms_eps);
+      KvLayer& cache = kv.layer(il);
+      for (int64_t t = 0; t < n; ++t)
+        cache.Store(st.pos[t], st.k.data() + t * kv_w, st.v.data() + t * kv_w);
+    }
+
+    AttentionArgs aa;
+    aa.q = st.q.data();
+    aa.out = st.attn.data();
+    aa.n_tok = n;
+    aa.pos = st.pos.data();
+    aa.limit = st.limit.data();
+    aa.n_head = L.n_head;
+    aa.n_head_kv = L.n_head_kv;
+    aa.head_dim = hd;
+    aa.window = L.sliding ? c.n_swa : 0;
+    aa.kq_scale = 1.0f;
+    Attention(aa, kv.layer(il), pool);
+
+    MatMul(W.attn_output, st.attn.data(), n, st.h.data(), pool, st.ws);
+    RmsNormRows(st.h.data(), W.post_attention_norm.data, n, E, c.rms_eps, st.h.data());
+    AddRows(st.x.data(), st.h.data(), n * E);  // st.x is now the attention residual
+
+    // ---- feed-forward ----
+    RmsNormRows(st.x.data(), W.ffn_norm.data, n, E, c.rms_eps, st.xn.data());
+    MatMul(W.ffn_gate, st.xn.data(), n, st.gate.data(), pool, st.ws);
+    MatMul(W.ffn_up, st.xn.data(), n, st.up.data(), pool, st.ws);
+    GeGlu(st.gate.data(), st.up.data(), n * L.n_ff, st.gate.data());
+    MatMul(W.ffn_down, st.gate.data(), n, st.f.data(), pool, st.ws);
+    if (L.moe) {
+      RmsNormRows(st.f.data(), W.post_ffw_norm_1.data, n, E, c.rms_eps, st.f.data());
+      Gemma4Moe(*this, il, n, st, pool, st.f2.data());
+      AddRows(st.f.data(), st.f2.data(), n * E);
+    }
+    RmsNormRows(st.f.data(), W.post_ffw_norm.data, n, E, c.rms_eps, st.f.data());
+    AddRows(st.x.data(), st.f.data(), n * E);
+
+    // ---- per-layer embedding (Gemma 4 E2B/E4B) ----
+    if (c.n_pl > 0) {
+      const int64_t P = c.n_pl;
+      MatMul(W.inp_gate, st.x.data(), n, st.gate.data(), pool, st.ws);  // [n, n_pl]
+      for (int64_t t = 0; t < n; ++t) {
+        float* g = st.gate.data() + t * P;
+        const float* p = st.ple.data() + t * P * c.n_layer + int64_t{il} * P;
+        for (int64_t i = 0; i < P; ++i) g[i] = Gelu(g[i]) * p[i];
+      }
+      MatMul(W.proj, st.gate.data(), n, st.f.data(), pool, st.ws);  // [n, n_embd]
+      RmsNormRows(st.f.data(), W.post_norm.data, n, E, c.rms_eps, st.f.data());
+      AddRows(st.x.data(), st.f.data(), n * E);
+    }
+    if (W.output_scale != 1.0f)
+      for (int64_t i = 0; i < n * E; ++i) st.x[i] *= W.output_scale;
+  }
+
+  // ---- output ----
+  const int64_t first = b.all_logits ? 0 : n - 1;
+  const int64_t rows = n - first;
+  RmsNormRows(st.x.data() + first * E, weights_.output_norm.data, rows, E, c.rms_eps,
+              st.xn.data());
+  MatMul(weights_.lm_head(), st.xn.data(), rows, logits, pool, st.ws);
+  if (c.final_softcap > 0) SoftCap(logits, rows * c.n_vocab, c.final_softcap);
+  return Status::Ok();
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,131 @@
+// Gemma 3 (`gemma3`, 270M to 27B): hyperparameters and tensor binding (spec §3).
+// The forward pass is the shared decoder loop (decoder.cc) with: Q scaled after RoPE by
+// 1/sqrt(head_dim) (27B: 1/sqrt(n_embd / n_head)), no V norm, iSWA from a period, linear RoPE scaling
+// on global layers, norms used as stored (+1 baked in by the converter).
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "gguf/file.h"
+#include "model/hparams.h"
+#include "model/weights.h"
+
+namespace hearth::model {
+
+Result<Config> LoadGemma3Config(const gguf::File& f) {
+  HParams hp(f, "gemma3");
+  Config c;
+  c.arch = Arch::kGemma3;
+  c.arch_name = "gemma3";
+  c.name = f.GetString("general.name").ok() ? *f.GetString("general.name") : "";
+  ASSIGN_OR_RETURN(uint32_t n_embd, hp.U32("embedding_length"));
+  ASSIGN_OR_RETURN(uint32_t n_layer, hp.U32("block_count"));
+  ASSIGN_OR_RETURN(uint32_t n_ctx, hp.U32Or("context_length", 131072));
+  TRY(CheckDim(hp.Key("embedding_length"), n_embd));
+  TRY(CheckDim(hp.Key("block_count"), n_layer, 4096));
+  c.n_embd = static_cast<int>(n_embd);
+  c.n_layer = static_cast<int>(n_layer);
+  c.n_ctx_train = static_cast<int>(std::min<uint32_t>(n_ctx, 1u << 30));
+  ASSIGN_OR_RETURN(std::vector<int> n_ff, hp.PerLayer("feed_forward_length", c.n_layer, true));
+  ASSIGN_OR_RETURN(std::vector<int> n_head, hp.PerLayer("attention.head_count", c.n_layer, true));
+  ASSIGN_OR_RETURN(std::vector<int> n_head_kv,
+                   hp.PerLayer("attention.head_count_kv", c.n_layer, false, n_head[0]));
+  ASSIGN_OR_RETURN(uint32_t key_len, hp.U32Or("attention.key_length", n_embd / n_head[0]));
+  ASSIGN_OR_RETURN(uint32_t val_len, hp.U32Or("attention.value_length", key_len));
+  if (key_len != val_len)
+    return UnimplementedError("attention.key_length " + std::to_string(key_len) +
+                              " differs from value_length " + std::to_string(val_len));
+  TRY(CheckDim(hp.Key("attention.key_length"), key_len, 4096));
+  ASSIGN_OR_RETURN(c.rms_eps, hp.F32("attention.layer_norm_rms_epsilon"));
+  ASSIGN_OR_RETURN(uint32_t n_swa, hp.U32Or("attention.sliding_window", 0));
+  c.n_swa = static_cast<int>(n_swa);
+  ASSIGN_OR_RETURN(float base, hp.F32Or("rope.freq_base", 10000.0f));
+  ASSIGN_OR_RETURN(float base_swa, hp.F32Or("rope.freq_base_swa", 10000.0f));
+  ASSIGN_OR_RETURN(uint32_t n_rot, hp.U32Or("rope.dimension_count", key_len));
+  float global_scale = 1.0f;
+  if (hp.Has("rope.scaling.type")) {
+    ASSIGN_OR_RETURN(std::string type, f.GetString(hp.Key("rope.scaling.type")));
+    if (type == "linear") {
+      ASSIGN_OR_RETURN(float factor, hp.F32Or("rope.scaling.factor", 1.0f));
+      if (!(factor > 0)) return InvalidArgumentError(hp.Key("rope.scaling.factor") + " must be > 0");
+      global_scale = 1.0f / factor;
+    } else if (type != "none") {
+      return UnimplementedError("rope scaling type '" + type + "' is not supported for gemma3");
+    }
+  }
+  ASSIGN_OR_RETURN(c.final_softcap, hp.F32Or("final_logit_softcapping", 0.0f));
+
+  // Sliding pattern: a period P (layer il slides iff il mod P < P - 1) or an explicit bool array.
+  std::vector<bool> sliding(c.n_layer, false);
+  if (c.n_swa > 0) {
+    const gguf::Value* pat = f.Find(hp.Key("attention.sliding_window_pattern"));
+    if (pat && pat->type == gguf::ValueType::kArray) {
+      ASSIGN_OR_RETURN(sliding, hp.BoolPerLayer("attention.sliding_window_pattern", c.n_layer));
+    } else {
+      ASSIGN_OR_RETURN(uint32_t period, hp.U32Or("attention.sliding_window_pattern", 6));
+      if (period == 0) return InvalidArgumentError("sliding_window_pattern period is 0");
+      for (int il = 0; il < c.n_layer; ++il) sliding[il] = (il % period) < period - 1;
+    }
+  }
+
+  // Attention scale: the 27B (62 layers) uses query_pre_attn_scalar = n_embd / n_head.
+  c.attn_scale = c.n_layer == 62 ? 1.0f / std::sqrt(static_cast<float>(n_embd / n_head[0]))
+                                 : 1.0f / std::sqrt(static_cast<float>(key_len));
+
+  for (int il = 0; il < c.n_layer; ++il) {
+    LayerConfig l;
+    l.sliding = sliding[il];
+    l.n_head = n_head[il];
+    l.n_head_kv = n_head_kv[il];
+    l.head_dim = static_cast<int>(key_len);
+    l.n_ff = n_ff[il];
+    l.n_rot = static_cast<int>(n_rot);
+    l.rope_base = l.sliding ? base_swa : base;
+    l.rope_scale = l.sliding ? 1.0f : global_scale;
+    if (l.n_head <= 0 || l.n_head_kv <= 0 || l.n_head % l.n_head_kv != 0)
+      return InvalidArgumentError("layer " + std::to_string(il) + ": head counts " +
+                                  std::to_string(l.n_head) + "/" + std::to_string(l.n_head_kv) +
+                                  " are not a valid grouping");
+    if (l.n_rot <= 0 || l.n_rot > l.head_dim || l.n_rot % 2)
+      return InvalidArgumentError("rope.dimension_count " + std::to_string(l.n_rot) +
+                                  " does not fit head dim " + std::to_string(l.head_dim));
+    c.layers.push_back(l);
+  }
+
+  const gguf::TensorInfo* emb = f.FindTensor("token_embd.weight");
+  if (!emb) return NotFoundError("missing tensor 'token_embd.weight'");
+  c.n_vocab = static_cast<int>(emb->ne[1]);
+  return c;
+}
+
+Result<Weights> BindGemma3Weights(const gguf::File& f, const Config& c) {
+  Weights w;
+  Binder b(f, w);
+  const int64_t E = c.n_embd;
+  TRY(b.Mat("token_embd.weight", E, c.n_vocab, &w.token_embd));
+  TRY(b.Mat("output.weight", E, c.n_vocab, &w.output, /*required=*/false));
+  TRY(b.Vector("output_norm.weight", E, &w.output_norm));
+  w.layers.resize(c.n_layer);
+  for (int il = 0; il < c.n_layer; ++il) {
+    const LayerConfig& l = c.layers[il];
+    LayerWeights& lw = w.layers[il];
+    const std::string p = "blk." + std::to_string(il) + ".";
+    const int64_t q_w = int64_t{l.n_head} * l.head_dim, kv_w = int64_t{l.n_head_kv} * l.head_dim;
+    TRY(b.Vector(p + "attn_norm.weight", E, &lw.attn_norm));
+    TRY(b.Mat(p + "attn_q.weight", E, q_w, &lw.attn_q));
+    TRY(b.Mat(p + "attn_k.weight", E, kv_w, &lw.attn_k));
+    TRY(b.Mat(p + "attn_v.weight", E, kv_w, &lw.attn_v));
+    TRY(b.Vector(p + "attn_q_norm.weight", l.head_dim, &lw.attn_q_norm));
+    TRY(b.Vector(p + "attn_k_norm.weight", l.head_dim, &lw.attn_k_norm));
+    TRY(b.Mat(p + "attn_output.weight", q_w, E, &lw.attn_output));
+    TRY(b.Vector(p + "post_attention_norm.weight", E, &lw.post_attention_norm));
+    TRY(b.Vector(p + "ffn_norm.weight", E, &lw.ffn_norm));
+    TRY(b.Mat(p + "ffn_gate.weight", E, l.n_ff, &lw.ffn_gate));
+    TRY(b.Mat(p + "ffn_up.weight", E, l.n_ff, &lw.ffn_up));
+    TRY(b.Mat(p + "ffn_down.weight", l.n_ff, E, &lw.ffn_down));
+    TRY(b.Vector(p + "post_ffw_norm.weight", E, &lw.post_ffw_norm));
+  }
+  return w;
+}
+
+}  // namespace hearth::model
