@@ -242,7 +242,8 @@ bool EmailValidate(std::string_view t, Finding& f) {
   for (std::string_view ext : {"png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ts"}) {
     if (tld == ext) return false;
   }
-  return Before(t, f.begin) != '@';
+  // "git@github.com:org/repo.git" is an SSH remote, not a mailbox.
+  return Before(t, f.begin) != '@' && At(t, f.end) != ':';
 }
 
 bool HasDigitAndLetter(std::string_view s) {
