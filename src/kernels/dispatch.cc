@@ -1,0 +1,64 @@
+// The one place that picks an implementation at run time: the AVX2 dot product where the build has
+// one and the CPU runs it, else the scalar reference. Quantization and dequantization are always
+// the references (activation conversion must match llama.cpp's reference rounding, §12a).
+#include <array>
+
+#include "core/check.h"
+#include "kernels/impl.h"
+#include "kernels/quant.h"
+
+namespace hearth::kernels {
+namespace {
+
+using VecDotTable = std::array<VecDotFn, gguf::kTensorTypeCount>;
+
+VecDotTable BuildTable() {
+  VecDotTable table{};
+  const bool avx2 = avx2::Usable();
+  for (uint32_t id = 0; id < gguf::kTensorTypeCount; ++id) {
+    const auto t = static_cast<TensorType>(id);
+    VecDotFn fn = avx2 ? avx2::VecDot(t) : nullptr;
+    table[id] = fn != nullptr ? fn : ref::VecDot(t);
+  }
+  return table;
+}
+
+void CheckRow(TensorType t, int64_t n, const char* what) {
+  CHECK(n >= 0 && n % BlockElems(t) == 0)
+      << what << ": " << n << " elements is not a whole number of blocks of type "
+      << static_cast<uint32_t>(t);
+}
+
+}  // namespace
+
+VecDotFn BestVecDot(TensorType t) {
+  static const VecDotTable table = BuildTable();
+  const auto id = static_cast<uint32_t>(t);
+  CHECK(id < gguf::kTensorTypeCount && table[id] != nullptr)
+      << "no dot product for tensor type " << id;
+  return table[id];
+}
+
+void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {
+  const DequantizeFn fn = ref::Dequantizer(t);
+  CHECK(fn != nullptr) << "cannot dequantize tensor type " << static_cast<uint32_t>(t);
+  CheckRow(t, n, "DequantizeRow");
+  fn(src, dst, n);
+}
+
+void QuantizeRow(TensorType t, const float* src, void* dst, int64_t n) {
+  CHECK(CanQuantize(t)) << "cannot quantize to tensor type " << static_cast<uint32_t>(t);
+  CheckRow(t, n, "QuantizeRow");
+  ref::Quantizer(t)(src, dst, n);
+}
+
+void QuantizeActivations(TensorType t, const float* x, void* dst, int64_t n) {
+  QuantizeRow(VecDotType(t), x, dst, n);
+}
+
+float VecDot(TensorType t, const void* row, const void* act, int64_t n) {
+  CheckRow(t, n, "VecDot");
+  return BestVecDot(t)(row, act, n);
+}
+
+}  // namespace hearth::kernels

@@ -1,0 +1,74 @@
+// Internal to kernels/: per-type function tables of the scalar reference and the SIMD versions,
+// so dispatch.cc can pick one and the tests can compare them. Not for use outside kernels/ and
+// tests/kernels/.
+#pragma once
+
+#include <cstdint>
+
+#include "gguf/types.h"
+
+namespace hearth::kernels {
+
+using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
+using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
+// Dot of one weight row with activations already in the vec-dot type; n elements.
+using VecDotFn = float (*)(const void* row, const void* act, int64_t n);
+
+namespace ref {
+// Scalar references; nullptr for types without one.
+DequantizeFn Dequantizer(gguf::TensorType t);
+QuantizeFn Quantizer(gguf::TensorType t);  // weight-style quantizers (and the activation types)
+VecDotFn VecDot(gguf::TensorType t);
+
+// Per-type quantizers that live in separate files (quant_simple.cc, quant_k.cc).
+void QuantizeQ8_0(const float* x, void* dst, int64_t n);
+void QuantizeQ8_1(const float* x, void* dst, int64_t n);
+void QuantizeQ8_K(const float* x, void* dst, int64_t n);
+void QuantizeQ4_0(const float* x, void* dst, int64_t n);
+void QuantizeQ4_1(const float* x, void* dst, int64_t n);
+void QuantizeQ5_0(const float* x, void* dst, int64_t n);
+void QuantizeQ5_1(const float* x, void* dst, int64_t n);
+void QuantizeIQ4_NL(const float* x, void* dst, int64_t n);
+void QuantizeMXFP4(const float* x, void* dst, int64_t n);
+void QuantizeF16(const float* x, void* dst, int64_t n);
+void QuantizeBF16(const float* x, void* dst, int64_t n);
+void QuantizeF32(const float* x, void* dst, int64_t n);
+void QuantizeQ2_K(const float* x, void* dst, int64_t n);
+void QuantizeQ3_K(const float* x, void* dst, int64_t n);
+void QuantizeQ4_K(const float* x, void* dst, int64_t n);
+void QuantizeQ5_K(const float* x, void* dst, int64_t n);
+void QuantizeQ6_K(const float* x, void* dst, int64_t n);
+void QuantizeIQ4_XS(const float* x, void* dst, int64_t n);
+}  // namespace ref
+
+namespace avx2 {
+// True when this build has the AVX2 kernels and the running CPU has AVX2, FMA and F16C.
+bool Usable();
+// AVX2 dot product for t, or nullptr where there is none (the caller falls back to ref).
+VecDotFn VecDot(gguf::TensorType t);
+}  // namespace avx2
+
+// The implementation dispatch.cc chose for this CPU (never nullptr for supported types).
+VecDotFn BestVecDot(gguf::TensorType t);
+
+// 6-bit (scale, min) pair j < 8 of the 12-byte Q4_K/Q5_K scale field.
+inline void UnpackScaleMinK4(int j, const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *mn = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    *mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// The 16 signed scales of a Q3_K block (already −32).
+inline void UnpackScalesQ3K(const uint8_t* s, int8_t* out) {
+  for (int j = 0; j < 16; ++j) {
+    const int low = j < 8 ? (s[j] & 15) : (s[j - 8] >> 4);
+    const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    out[j] = static_cast<int8_t>((low | (high << 4)) - 32);
+  }
+}
+
+}  // namespace hearth::kernels

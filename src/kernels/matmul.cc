@@ -1,0 +1,89 @@
+// Matrix products over weights in place (see matmul.h). Cost: one pass over the weight rows
+// [row_begin, row_end), each row read once and dotted with all n_tok activation rows while it is
+// hot in L1; activations are converted once per call into the Workspace.
+#include "kernels/matmul.h"
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "kernels/impl.h"
+#include "kernels/quant.h"
+
+namespace hearth::kernels {
+namespace {
+
+constexpr int64_t kRowChunk = 16;           // weight rows per scheduling unit when rows are many
+constexpr int64_t kMinParallelTokens = 4;   // fewer activation rows are converted on the caller
+
+}  // namespace
+
+uint8_t* Workspace::Bytes(size_t n) {
+  if (buf_.size() < n) buf_.resize(n);
+  return buf_.data();
+}
+
+void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float* x,
+                int64_t n_tok, float* y, ThreadPool& pool, Workspace& ws) {
+  CHECK(IsSupported(w.type)) << "MatMul: unsupported weight type " << static_cast<uint32_t>(w.type);
+  CHECK(w.cols > 0 && w.cols % BlockElems(w.type) == 0)
+      << "MatMul: " << w.cols << " columns is not a whole number of blocks";
+  CHECK(w.row_bytes == RowBytes(w.type, w.cols)) << "MatMul: row_bytes " << w.row_bytes;
+  CHECK(0 <= row_begin && row_begin <= row_end && row_end <= w.rows)
+      << "MatMul: rows [" << row_begin << ", " << row_end << ") of " << w.rows;
+  if (n_tok <= 0 || row_begin == row_end) return;
+
+  // Everything the workers need, behind one pointer: a lambda capturing only &job fits in
+  // std::function's inline storage, so no call allocates.
+  struct Job {
+    const Matrix* w;
+    int64_t row_begin, n_rows, n_tok, act_bytes;
+    const float* x;
+    float* y;
+    uint8_t* act;
+    VecDotFn dot;
+  };
+  const TensorType act_type = VecDotType(w.type);
+  const int64_t act_bytes = RowBytes(act_type, w.cols);
+  const Job job{&w, row_begin, row_end - row_begin, n_tok, act_bytes, x, y,
+                ws.Bytes(static_cast<size_t>(act_bytes * n_tok)), BestVecDot(w.type)};
+
+  // 1. Activations to the vec-dot type, once for all weight rows.
+  auto convert = [&job](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      QuantizeActivations(job.w->type, job.x + t * job.w->cols, job.act + t * job.act_bytes,
+                          job.w->cols);
+    }
+  };
+  if (n_tok < kMinParallelTokens) {
+    convert(0, n_tok, 0);
+  } else {
+    pool.ParallelFor(n_tok, convert);
+  }
+
+  // 2. Weight rows across threads; each row loaded once and dotted with every token. y has
+  // n_rows columns per token.
+  const int64_t grain = std::clamp<int64_t>(job.n_rows / pool.size(), 1, kRowChunk);
+  pool.ParallelFor(
+      job.n_rows,
+      [&job](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const uint8_t* row = job.w->data + (job.row_begin + r) * job.w->row_bytes;
+          for (int64_t t = 0; t < job.n_tok; ++t) {
+            job.y[t * job.n_rows + r] = job.dot(row, job.act + t * job.act_bytes, job.w->cols);
+          }
+        }
+      },
+      grain);
+}
+
+void MatMul(const Matrix& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool,
+            Workspace& ws) {
+  MatMulRows(w, 0, w.rows, x, n_tok, y, pool, ws);
+}
+
+void GetRow(const Matrix& w, int64_t r, float* dst) {
+  CHECK(0 <= r && r < w.rows) << "GetRow: row " << r << " of " << w.rows;
+  DequantizeRow(w.type, w.data + r * w.row_bytes, dst, w.cols);
+}
+
+}  // namespace hearth::kernels

@@ -1,0 +1,185 @@
+// AVX2 dot products of the float types and the 32-element block types. Same arithmetic as
+// vecdot_ref.cc (integer block sums times the two block scales), only summed in a different order.
+#include "kernels/impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <type_traits>
+
+#include "core/fp16.h"
+#include "kernels/blocks.h"
+#include "kernels/x86/avx2-inl.h"
+
+namespace hearth::kernels::avx2 {
+namespace {
+
+using T = gguf::TensorType;
+
+HEARTH_AVX2 float DotF32(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const float*>(row);
+  const auto* x = static_cast<const float*>(act);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), acc0);
+  }
+  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += w[i] * x[i];
+  return sum;
+}
+
+HEARTH_AVX2 inline __m256 LoadF16x8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+HEARTH_AVX2 float DotF16(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const uint16_t*>(row);
+  const auto* x = static_cast<const uint16_t*>(act);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(LoadF16x8(w + i), LoadF16x8(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(LoadF16x8(w + i + 8), LoadF16x8(x + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(LoadF16x8(w + i), LoadF16x8(x + i), acc0);
+  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += F16(w[i]) * F16(x[i]);
+  return sum;
+}
+
+HEARTH_AVX2 inline __m256 LoadBF16x8(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+HEARTH_AVX2 float DotBF16(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const uint16_t*>(row);
+  const auto* x = static_cast<const uint16_t*>(act);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(LoadBF16x8(w + i), LoadBF16x8(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(LoadBF16x8(w + i + 8), LoadBF16x8(x + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(LoadBF16x8(w + i), LoadBF16x8(x + i), acc0);
+  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) {
+    sum += BitsToF32(uint32_t{w[i]} << 16) * BitsToF32(uint32_t{x[i]} << 16);
+  }
+  return sum;
+}
+
+// Signed levels of one weight block as 32 bytes, in element order.
+HEARTH_AVX2 inline __m256i LevelsQ8_0(const BlockQ8_0& b) { return Load32(b.qs); }
+HEARTH_AVX2 inline __m256i LevelsQ4_0(const BlockQ4_0& b) {
+  return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8));
+}
+HEARTH_AVX2 inline __m256i LevelsQ5_0(const BlockQ5_0& b) {
+  const __m256i hi = _mm256_and_si256(BitsToBytes(b.qh), _mm256_set1_epi8(0x10));
+  return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), hi), _mm256_set1_epi8(16));
+}
+
+template <typename Block, __m256i (*Levels)(const Block&)>
+HEARTH_AVX2 float DotQ8_0Act(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const Block*>(row);
+  const auto* x = static_cast<const BlockQ8_0*>(act);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256 d = _mm256_set1_ps(F16(w[i].d) * F16(x[i].d));
+    const __m256i p = DotI8(Levels(w[i]), Load32(x[i].qs));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+  }
+  return Hsum(acc);
+}
+
+// IQ4_NL and MXFP4: nibble indices looked up in a 16-entry table.
+template <typename Block>
+HEARTH_AVX2 float DotTableQ8_0(const void* row, const void* act, int64_t n, const int8_t* table) {
+  const auto* w = static_cast<const Block*>(row);
+  const auto* x = static_cast<const BlockQ8_0*>(act);
+  const __m256i lut = LoadTable16(table);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    float dw;
+    if constexpr (std::is_same_v<Block, BlockMXFP4>) {
+      dw = E8M0ToF32Half(w[i].e);
+    } else {
+      dw = F16(w[i].d);
+    }
+    const __m256 d = _mm256_set1_ps(dw * F16(x[i].d));
+    const __m256i levels = _mm256_shuffle_epi8(lut, UnpackNibbles(w[i].qs));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(DotI8(levels, Load32(x[i].qs))), acc);
+  }
+  return Hsum(acc);
+}
+
+HEARTH_AVX2 float DotIQ4_NL(const void* row, const void* act, int64_t n) {
+  return DotTableQ8_0<BlockIQ4_NL>(row, act, n, kIQ4NLValues);
+}
+HEARTH_AVX2 float DotMXFP4(const void* row, const void* act, int64_t n) {
+  return DotTableQ8_0<BlockMXFP4>(row, act, n, kMXFP4Values);
+}
+
+// Q4_1 / Q5_1 against Q8_1: unsigned levels, plus min × (d·Σq) of the activation block.
+HEARTH_AVX2 inline __m256i LevelsQ4_1(const BlockQ4_1& b) { return UnpackNibbles(b.qs); }
+HEARTH_AVX2 inline __m256i LevelsQ5_1(const BlockQ5_1& b) {
+  return _mm256_or_si256(UnpackNibbles(b.qs),
+                         _mm256_and_si256(BitsToBytes(b.qh), _mm256_set1_epi8(0x10)));
+}
+
+template <typename Block, __m256i (*Levels)(const Block&)>
+HEARTH_AVX2 float DotQ8_1Act(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const Block*>(row);
+  const auto* x = static_cast<const BlockQ8_1*>(act);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.f;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256 d = _mm256_set1_ps(F16(w[i].d) * F16(x[i].d));
+    const __m256i p = DotU8I8(Levels(w[i]), Load32(x[i].qs));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    mins += F16(w[i].m) * F16(x[i].s);
+  }
+  return Hsum(acc) + mins;
+}
+
+}  // namespace
+
+// K-quant dots (avx2_k.cc).
+VecDotFn VecDotK(gguf::TensorType t);
+
+bool Usable() {
+  static const bool usable = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                             __builtin_cpu_supports("f16c");
+  return usable;
+}
+
+VecDotFn VecDot(gguf::TensorType t) {
+  switch (t) {
+    case T::kF32: return DotF32;
+    case T::kF16: return DotF16;
+    case T::kBF16: return DotBF16;
+    case T::kQ8_0: return DotQ8_0Act<BlockQ8_0, LevelsQ8_0>;
+    case T::kQ4_0: return DotQ8_0Act<BlockQ4_0, LevelsQ4_0>;
+    case T::kQ5_0: return DotQ8_0Act<BlockQ5_0, LevelsQ5_0>;
+    case T::kIQ4_NL: return DotIQ4_NL;
+    case T::kMXFP4: return DotMXFP4;
+    case T::kQ4_1: return DotQ8_1Act<BlockQ4_1, LevelsQ4_1>;
+    case T::kQ5_1: return DotQ8_1Act<BlockQ5_1, LevelsQ5_1>;
+    default: return VecDotK(t);
+  }
+}
+
+}  // namespace hearth::kernels::avx2
+
+#else  // not x86: no AVX2 kernels
+
+namespace hearth::kernels::avx2 {
+bool Usable() { return false; }
+VecDotFn VecDot(gguf::TensorType) { return nullptr; }
+}  // namespace hearth::kernels::avx2
+
+#endif

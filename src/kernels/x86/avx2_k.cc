@@ -1,0 +1,189 @@
+// AVX2 dot products of the 256-element types against Q8_K activations. Per super-block the
+// sub-block sums are formed in int16/int32 lanes and weighted by the 6/8-bit sub-block scales
+// (exact integers), then scaled by d_w·d_x in F32, as vecdot_ref_k.cc; mins go through bsums.
+#include "kernels/impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include "kernels/blocks.h"
+#include "kernels/x86/avx2-inl.h"
+
+namespace hearth::kernels::avx2 {
+namespace {
+
+using T = gguf::TensorType;
+
+// int16 lanes: the first 8 (elements 0..15 of a 32-element run) `lo`, the last 8 `hi`.
+HEARTH_AVX2 inline __m256i ScalePair(int lo, int hi) {
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<int16_t>(lo))),
+                                 _mm_set1_epi16(static_cast<int16_t>(hi)), 1);
+}
+
+HEARTH_AVX2 float DotQ2_K(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const BlockQ2_K*>(row);
+  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const uint8_t* sc = w[i].scales;
+    int summs = 0;
+    for (int j = 0; j < 16; ++j) summs += x[i].bsums[j] * (sc[j] >> 4);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const __m256i q = Load32(w[i].qs + 32 * half);
+      for (int k = 0; k < 4; ++k) {
+        const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
+        const __m256i p = _mm256_maddubs_epi16(q2, Load32(x[i].qs + 128 * half + 32 * k));
+        const int s = 8 * half + 2 * k;
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, ScalePair(sc[s] & 15, sc[s + 1] & 15)));
+      }
+    }
+    const float dx = x[i].d;
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * F16(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    mins += dx * F16(w[i].dmin) * static_cast<float>(summs);
+  }
+  return Hsum(acc) - mins;
+}
+
+HEARTH_AVX2 float DotQ3_K(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const BlockQ3_K*>(row);
+  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    int8_t sc[16];
+    UnpackScalesQ3K(w[i].scales, sc);
+    const __m256i hm = Load32(w[i].hmask);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const __m256i q = Load32(w[i].qs + 32 * half);
+      for (int k = 0; k < 4; ++k) {
+        const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * half + k)));
+        const __m256i has_high = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
+        const __m256i minus = _mm256_andnot_si256(has_high, four);  // 4 where the bit is clear
+        const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
+        const __m256i q8 = Load32(x[i].qs + 128 * half + 32 * k);
+        const __m256i p =
+            _mm256_sub_epi16(_mm256_maddubs_epi16(q2, q8), _mm256_maddubs_epi16(minus, q8));
+        const int s = 8 * half + 2 * k;
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, ScalePair(sc[s], sc[s + 1])));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return Hsum(acc);
+}
+
+// Q4_K (qh == nullptr) and Q5_K.
+template <typename Block, bool kHasHigh>
+HEARTH_AVX2 float DotScaleMinK(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const Block*>(row);
+  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), b16 = _mm256_set1_epi8(0x10);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[8], mn[8];
+    int summs = 0;
+    for (int j = 0; j < 8; ++j) {
+      UnpackScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
+      summs += (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]) * mn[j];
+    }
+    __m256i hbits = _mm256_setzero_si256();
+    if constexpr (kHasHigh) hbits = Load32(w[i].qh);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = Load32(w[i].qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (kHasHigh) {
+        const __m256i bit_lo = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
+        const __m256i bit_hi = _mm256_set1_epi8(static_cast<char>(2 << (2 * c)));
+        lo = _mm256_or_si256(
+            lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit_lo), bit_lo), b16));
+        hi = _mm256_or_si256(
+            hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit_hi), bit_hi), b16));
+      }
+      const __m256i p_lo = _mm256_maddubs_epi16(lo, Load32(x[i].qs + 64 * c));
+      const __m256i p_hi = _mm256_maddubs_epi16(hi, Load32(x[i].qs + 64 * c + 32));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1])));
+    }
+    const float dx = x[i].d;
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * dx), _mm256_cvtepi32_ps(sumi), acc);
+    mins += F16(w[i].dmin) * dx * static_cast<float>(summs);
+  }
+  return Hsum(acc) - mins;
+}
+
+HEARTH_AVX2 float DotQ6_K(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const BlockQ6_K*>(row);
+  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30),
+                m32 = _mm256_set1_epi8(32);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    __m256i sumi = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = w[i].ql + 64 * half;
+      const int8_t* sc = w[i].scales + 8 * half;
+      const int8_t* q8 = x[i].qs + 128 * half;
+      const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), h = Load32(w[i].qh + 32 * half);
+      // Unsigned 6-bit levels 0..63 of the four 32-element runs of this half.
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)),
+          _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                          _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)),
+      };
+      for (int k = 0; k < 4; ++k) {
+        const __m256i a = Load32(q8 + 32 * k);
+        // (q − 32)·a = q·a − 32·a, both in int16 without saturation (63·127·2 < 2^15).
+        const __m256i p =
+            _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], a), _mm256_maddubs_epi16(m32, a));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, ScalePair(sc[2 * k], sc[2 * k + 1])));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return Hsum(acc);
+}
+
+HEARTH_AVX2 float DotIQ4_XS(const void* row, const void* act, int64_t n) {
+  const auto* w = static_cast<const BlockIQ4_XS*>(row);
+  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const __m256i lut = LoadTable16(kIQ4NLValues);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    __m256i sumi = _mm256_setzero_si256();
+    for (int ib = 0; ib < 8; ++ib) {
+      const int ls = ((w[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 15) |
+                     (((w[i].scales_h >> (2 * ib)) & 3) << 4);
+      const __m256i levels = _mm256_shuffle_epi8(lut, UnpackNibbles(w[i].qs + 16 * ib));
+      const __m256i p = DotI8(levels, Load32(x[i].qs + 32 * ib));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(ls - 32)));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return Hsum(acc);
+}
+
+}  // namespace
+
+VecDotFn VecDotK(gguf::TensorType t) {
+  switch (t) {
+    case T::kQ2_K: return DotQ2_K;
+    case T::kQ3_K: return DotQ3_K;
+    case T::kQ4_K: return DotScaleMinK<BlockQ4_K, false>;
+    case T::kQ5_K: return DotScaleMinK<BlockQ5_K, true>;
+    case T::kQ6_K: return DotQ6_K;
+    case T::kIQ4_XS: return DotIQ4_XS;
+    default: return nullptr;
+  }
+}
+
+}  // namespace hearth::kernels::avx2
+
+#endif

@@ -1,0 +1,117 @@
+// MatMul / MatMulRows / GetRow: every output equals the per-row VecDot exactly, for 1–3 threads
+// and 1–9 tokens; the workspace stops growing once it is large enough.
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "kernels/quant.h"
+#include "test_util.h"
+
+namespace hearth::kernels {
+namespace {
+
+using T = TensorType;
+using testing::Gaussian;
+using testing::Name;
+
+struct TestMatrix {
+  std::vector<uint8_t> bytes;
+  Matrix m;
+};
+
+TestMatrix MakeMatrix(T type, int64_t rows, int64_t cols, uint32_t seed) {
+  TestMatrix tm;
+  const auto w = Gaussian(rows * cols, seed);
+  const int64_t rb = RowBytes(type, cols);
+  tm.bytes.resize(rows * rb);
+  for (int64_t r = 0; r < rows; ++r) QuantizeRow(type, w.data() + r * cols, tm.bytes.data() + r * rb, cols);
+  tm.m = Matrix{type, tm.bytes.data(), cols, rows, rb};
+  return tm;
+}
+
+// y[t][r] by one VecDot per (row, token): the oracle.
+std::vector<float> PerRowDots(const Matrix& w, int64_t r0, int64_t r1, const std::vector<float>& x,
+                              int64_t n_tok) {
+  std::vector<float> y(n_tok * (r1 - r0));
+  std::vector<uint8_t> act(RowBytes(VecDotType(w.type), w.cols));
+  for (int64_t t = 0; t < n_tok; ++t) {
+    QuantizeActivations(w.type, x.data() + t * w.cols, act.data(), w.cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      y[t * (r1 - r0) + (r - r0)] = VecDot(w.type, w.data + r * w.row_bytes, act.data(), w.cols);
+    }
+  }
+  return y;
+}
+
+TEST(MatMulTest, EqualsPerRowVecDot) {
+  const std::vector<T> types = {T::kQ4_0, T::kQ8_0, T::kQ4_K, T::kQ6_K, T::kF16, T::kF32,
+                                T::kQ5_1, T::kIQ4_XS, T::kMXFP4};
+  for (int threads = 1; threads <= 3; ++threads) {
+    ThreadPool pool(threads);
+    Workspace ws;
+    for (T type : types) {
+      const int64_t cols = 512, rows = 37;  // rows not a multiple of the chunk size
+      auto tm = MakeMatrix(type, rows, cols, 5);
+      for (int64_t n_tok = 1; n_tok <= 9; ++n_tok) {
+        const auto x = Gaussian(n_tok * cols, 40 + n_tok);
+        std::vector<float> y(n_tok * rows, -1.f);
+        MatMul(tm.m, x.data(), n_tok, y.data(), pool, ws);
+        ASSERT_EQ(y, PerRowDots(tm.m, 0, rows, x, n_tok))
+            << Name(type) << " threads " << threads << " n_tok " << n_tok;
+      }
+    }
+  }
+}
+
+TEST(MatMulTest, RowsSubset) {
+  ThreadPool pool(2);
+  Workspace ws;
+  auto tm = MakeMatrix(T::kQ4_K, 50, 256, 9);
+  const int64_t n_tok = 3;
+  const auto x = Gaussian(n_tok * 256, 10);
+  std::vector<float> y(n_tok * 20);
+  MatMulRows(tm.m, 17, 37, x.data(), n_tok, y.data(), pool, ws);
+  EXPECT_EQ(y, PerRowDots(tm.m, 17, 37, x, n_tok));
+  MatMulRows(tm.m, 5, 5, x.data(), n_tok, y.data(), pool, ws);  // empty range: no-op
+}
+
+TEST(MatMulTest, LargeMatrixManyThreads) {
+  ThreadPool pool(3);
+  Workspace ws;
+  auto tm = MakeMatrix(T::kQ8_0, 300, 1024, 11);
+  const auto x = Gaussian(2 * 1024, 12);
+  std::vector<float> y(2 * 300);
+  MatMul(tm.m, x.data(), 2, y.data(), pool, ws);
+  EXPECT_EQ(y, PerRowDots(tm.m, 0, 300, x, 2));
+}
+
+TEST(MatMulTest, WorkspaceDoesNotGrowOnceLargeEnough) {
+  Workspace ws;
+  uint8_t* p = ws.Bytes(1000);
+  EXPECT_EQ(ws.Bytes(10), p);
+  EXPECT_EQ(ws.Bytes(1000), p);
+}
+
+TEST(MatMulTest, GetRowDequantizes) {
+  auto tm = MakeMatrix(T::kQ6_K, 4, 512, 13);
+  std::vector<float> row(512), want(512);
+  GetRow(tm.m, 2, row.data());
+  DequantizeRow(T::kQ6_K, tm.bytes.data() + 2 * tm.m.row_bytes, want.data(), 512);
+  EXPECT_EQ(row, want);
+}
+
+TEST(MatMulDeathTest, BadShapesAreBugs) {
+  ThreadPool pool(1);
+  Workspace ws;
+  auto tm = MakeMatrix(T::kQ4_0, 4, 64, 1);
+  std::vector<float> x(64), y(8);
+  EXPECT_DEATH(MatMulRows(tm.m, 2, 5, x.data(), 1, y.data(), pool, ws), "rows");
+  Matrix bad = tm.m;
+  bad.type = T::kIQ2_XXS;
+  EXPECT_DEATH(MatMul(bad, x.data(), 1, y.data(), pool, ws), "unsupported");
+}
+
+}  // namespace
+}  // namespace hearth::kernels
