@@ -1,0 +1,123 @@
+// Kernel micro-benchmarks: MatMul weight throughput (GB/s of weight bytes streamed, GFLOP/s) per
+// weight type and shape, and single-row VecDot of the dispatched vs the reference kernels.
+//   kernels_bench --benchmark_filter=MatMul/Q4_0
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/impl.h"
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+
+namespace hearth::kernels {
+namespace {
+
+using T = TensorType;
+
+std::vector<float> Gaussian(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// A rows × cols weight matrix of type t (rows quantized one by one, as a converter would).
+std::vector<uint8_t> MakeWeights(T t, int64_t rows, int64_t cols) {
+  const int64_t rb = RowBytes(t, cols);
+  std::vector<uint8_t> bytes(rows * rb);
+  const auto row = Gaussian(cols, 1);
+  for (int64_t r = 0; r < rows; ++r) QuantizeRow(t, row.data(), bytes.data() + r * rb, cols);
+  return bytes;
+}
+
+ThreadPool& Pool() {
+  static ThreadPool pool(ThreadPool::DefaultThreads());
+  return pool;
+}
+
+void BM_MatMul(benchmark::State& state, T type) {
+  const int64_t rows = state.range(0), cols = state.range(1), n_tok = state.range(2);
+  const auto bytes = MakeWeights(type, rows, cols);
+  const Matrix w{type, bytes.data(), cols, rows, RowBytes(type, cols)};
+  const auto x = Gaussian(n_tok * cols, 2);
+  std::vector<float> y(n_tok * rows);
+  Workspace ws;
+  for (auto _ : state) {
+    MatMul(w, x.data(), n_tok, y.data(), Pool(), ws);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * rows * cols * n_tok * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.counters["threads"] = Pool().size();
+}
+
+void MatMulArgs(benchmark::internal::Benchmark* b) {
+  for (int64_t rows : {2048, 8192}) {
+    for (int64_t n_tok : {1, 64}) b->Args({rows, 2048, n_tok});
+  }
+  b->ArgNames({"rows", "cols", "n_tok"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK_CAPTURE(BM_MatMul, Q4_0, T::kQ4_0)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q8_0, T::kQ8_0)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q4_K, T::kQ4_K)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q6_K, T::kQ6_K)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, F16, T::kF16)->Apply(MatMulArgs);
+
+// One row of 4096 against its activations: the dispatched kernel (SIMD where available) and the
+// scalar reference.
+void BM_VecDot(benchmark::State& state, T type, bool reference) {
+  const int64_t n = 4096;
+  const auto w = MakeWeights(type, 1, n);
+  const auto xf = Gaussian(n, 3);
+  std::vector<uint8_t> act(RowBytes(VecDotType(type), n));
+  QuantizeActivations(type, xf.data(), act.data(), n);
+  const VecDotFn fn = reference ? ref::VecDot(type) : BestVecDot(type);
+  for (auto _ : state) benchmark::DoNotOptimize(fn(w.data(), act.data(), n));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.size()));
+}
+
+#define HEARTH_VECDOT_BENCH(name)                                             \
+  BENCHMARK_CAPTURE(BM_VecDot, name##_best, T::k##name, false);               \
+  BENCHMARK_CAPTURE(BM_VecDot, name##_ref, T::k##name, true)
+
+HEARTH_VECDOT_BENCH(F32);
+HEARTH_VECDOT_BENCH(F16);
+HEARTH_VECDOT_BENCH(BF16);
+HEARTH_VECDOT_BENCH(Q8_0);
+HEARTH_VECDOT_BENCH(Q4_0);
+HEARTH_VECDOT_BENCH(Q4_1);
+HEARTH_VECDOT_BENCH(Q5_0);
+HEARTH_VECDOT_BENCH(Q5_1);
+HEARTH_VECDOT_BENCH(IQ4_NL);
+HEARTH_VECDOT_BENCH(MXFP4);
+HEARTH_VECDOT_BENCH(Q2_K);
+HEARTH_VECDOT_BENCH(Q3_K);
+HEARTH_VECDOT_BENCH(Q4_K);
+HEARTH_VECDOT_BENCH(Q5_K);
+HEARTH_VECDOT_BENCH(Q6_K);
+HEARTH_VECDOT_BENCH(IQ4_XS);
+
+// Activation conversion of one 2048-wide row to each vec-dot type.
+void BM_QuantizeActivations(benchmark::State& state, T type) {
+  const int64_t n = 2048;
+  const auto x = Gaussian(n, 4);
+  std::vector<uint8_t> act(RowBytes(VecDotType(type), n));
+  for (auto _ : state) {
+    QuantizeActivations(type, x.data(), act.data(), n);
+    benchmark::DoNotOptimize(act.data());
+  }
+}
+BENCHMARK_CAPTURE(BM_QuantizeActivations, Q8_0, T::kQ8_0);
+BENCHMARK_CAPTURE(BM_QuantizeActivations, Q8_1, T::kQ4_1);
+BENCHMARK_CAPTURE(BM_QuantizeActivations, Q8_K, T::kQ4_K);
+BENCHMARK_CAPTURE(BM_QuantizeActivations, F16, T::kF16);
+
+}  // namespace
+}  // namespace hearth::kernels
