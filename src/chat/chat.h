@@ -20,7 +20,9 @@
 //   reasoning         -> "reasoning_content" when non-empty (both Gemma 4 templates read that key)
 //   tool_calls        -> [{"id"?, "type": "function", "function": {"name", "arguments"}}]; the
 //                        arguments are the parsed JSON object when arguments_json is a JSON object,
-//                        otherwise the raw text (which the Gemma 4 templates print verbatim)
+//                        otherwise the raw text (which the Gemma 4 templates print verbatim); JSON
+//                        is read as Python's json.loads reads it, except that NaN, Infinity and
+//                        numbers overflowing a double are invalid (as in nlohmann-json)
 //   tool_call_id      -> "tool_call_id" when set;  tool_name -> "name" when set
 //   Options.tools_json -> "tools" (parsed JSON; empty text means no tools)
 #pragma once

@@ -399,6 +399,73 @@ for base_name, messages in BASES.items():
                 name = f"{base_name}_think{int(think)}_gen{int(gen)}_tools{int(with_tools)}"
                 add(name, messages, tools=[WEATHER, NO_PARAMS] if with_tools else None, gen=gen, think=think)
 
+# ---- seeded random conversations: role orders, content forms and tool flows nobody thought of -----
+import random
+
+rng = random.Random(20261125)
+TEXTS = ["Hi", "  spaced  ", "", "\n\nnewlines\n", "multi\nline\ttext", "\u00e9\u00e8 \u4e2d\u6587 \U0001f600",
+         "<|channel>thought\nsecret<channel|>shown", "a<channel|>b", "x<|channel>y", "\u00a0nbsp\u3000",
+         "quote ' and \"", "{braces} [brackets] \\", "<|image|> literal", "The answer is 42."]
+ARG_POOL = [{}, {"a": 1}, {"q": "text", "n": 2.5, "ok": False}, {"list": [1, [2, {"K": None}]], "B": "b"},
+            "{bad json", "[1,2]", "", '{"x": 1e400}', '{"u": "\\u00e9\\n"}']
+
+
+def random_content():
+    r = rng.random()
+    if r < 0.6:
+        return rng.choice(TEXTS)
+    if r < 0.93:
+        parts = []
+        for _ in range(rng.randint(0, 4)):
+            kind = rng.choice(["text", "text", "image", "audio", "video"])
+            parts.append(txt(rng.choice(TEXTS)) if kind == "text" else {"type": kind})
+        return parts
+    return None
+
+
+for n in range(120):
+    messages, ids = [], []
+    for _ in range(rng.randint(1, 7)):
+        role = rng.choices(["user", "assistant", "system", "tool", "developer"], [5, 5, 1, 2, 0.5])[0]
+        m = {"role": role, "content": random_content()}
+        if role == "assistant":
+            if rng.random() < 0.3:
+                m["reasoning"] = rng.choice(["think", " think more \n", "", "\u00fcber"])
+            if rng.random() < 0.4:
+                m["tool_calls"] = []
+                for _ in range(rng.randint(1, 2)):
+                    tc_id = f"c{rng.randint(1, 3)}" if rng.random() < 0.85 else None
+                    ids.append(tc_id)
+                    args = rng.choice(ARG_POOL)
+                    m["tool_calls"].append(call(rng.choice(["get_weather", "search", "f"]), args, tc_id))
+        if role == "tool":
+            if rng.random() < 0.8 and ids:
+                pick = rng.choice(ids)
+                if pick is not None:
+                    m["tool_call_id"] = pick
+            if rng.random() < 0.4:
+                m["name"] = rng.choice(["get_weather", "search", "alias"])
+        messages.append(m)
+    tools = rng.choice([None, None, [], [WEATHER], [SEARCH, NESTED], rng.sample(ALL_TOOLS, 3)])
+    add(f"random_{n:03d}", messages, tools=tools, gen=rng.random() < 0.7, think=rng.random() < 0.4)
+
+# Alternating user/assistant conversations (what Gemma 3 accepts), with random contents.
+for n in range(50):
+    messages = []
+    if rng.random() < 0.4:
+        sys_content = rng.choice(TEXTS) if rng.random() < 0.7 else [txt(rng.choice(TEXTS)), IMG]
+        messages.append({"role": rng.choice(["system", "system", "developer"]), "content": sys_content})
+    for i in range(rng.randint(1, 6)):
+        content = random_content()
+        while content is None:
+            content = random_content()
+        m = {"role": "user" if i % 2 == 0 else "assistant", "content": content}
+        if m["role"] == "assistant" and rng.random() < 0.3:
+            m["reasoning"] = "because"
+        messages.append(m)
+    add(f"alternating_{n:03d}", messages, gen=rng.random() < 0.7, think=rng.random() < 0.4,
+        tools=rng.choice([None, [WEATHER]]))
+
 json.dump(cases, sys.stdout, ensure_ascii=False, indent=1)
 sys.stdout.write("\n")
 print(f"{len(cases)} conversations", file=sys.stderr)

@@ -18,11 +18,13 @@ src/chat/template_input.cc documents:
   reasoning (non-empty)  -> "reasoning_content"
   tool_calls (non-empty) -> [{"id"?, "type": "function", "function": {"name", "arguments"}}], where
                             arguments is the parsed JSON object when the text is a JSON object, else the
-                            raw text
+                            raw text (NaN, Infinity and numbers overflowing a double count as invalid
+                            JSON, as in nlohmann-json)
   tool_call_id, name     -> copied when present
 """
 import datetime
 import json
+import math
 import sys
 
 import jinja2
@@ -57,9 +59,21 @@ def reject_constant(name):
     raise ValueError("not JSON: " + name)
 
 
+def finite_float(text):
+    # nlohmann-json rejects numbers that overflow a double (1e400); json.loads would give inf.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("number overflow: " + text)
+    return value
+
+
+def loads(text):
+    return json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
+
+
 def decode_arguments(text):
     try:
-        value = json.loads(text, parse_constant=reject_constant)
+        value = loads(text)
     except ValueError:
         return text
     return value if isinstance(value, dict) else text
@@ -99,7 +113,7 @@ def to_template_message(m):
 def tools_of(case):
     if "tools_json" in case:
         text = case["tools_json"]
-        return json.loads(text, parse_constant=reject_constant) if text else None
+        return loads(text) if text else None
     return case.get("tools")
 
 
