@@ -180,8 +180,9 @@ Result<Vocab> BuildGemma4(const HfFiles& f) {
 
 }  // namespace
 
-Result<Vocab> ImportHfTokenizer(const std::string& dir, HfFamily family) {
+Result<Vocab> ImportHfTokenizer(const std::string& dir, HfFamily family, int64_t vocab_size) {
   ASSIGN_OR_RETURN(HfFiles f, ReadHfFiles(dir));
+  if (vocab_size > 0) f.vocab_size = vocab_size;
   if (family == HfFamily::kAuto) {
     if (Contains(f, "<|turn>")) family = HfFamily::kGemma4;
     else if (Contains(f, "<start_of_turn>")) family = HfFamily::kGemma3;

@@ -33,6 +33,9 @@ enum class HfFamily {
   kGemma4,  // BPE vocab with merges ("gemma4")
 };
 
-Result<Vocab> ImportHfTokenizer(const std::string& dir, HfFamily family = HfFamily::kAuto);
+// vocab_size > 0 overrides config.json's vocab_size for Gemma 3 (the converter's token-list length:
+// 262144 for Gemma 3 270M/1B, 262208 for 4B/12B/27B whose <image_soft_token> is id 262144).
+Result<Vocab> ImportHfTokenizer(const std::string& dir, HfFamily family = HfFamily::kAuto,
+                                int64_t vocab_size = 0);
 
 }  // namespace hearth::tokenizer
