@@ -34,7 +34,9 @@ std::string_view ValueTypeName(ValueType t);
 // elements in the mapping; arrays of strings are decoded into `strings` (views into the mapping).
 struct Value {
   ValueType type = ValueType::kU8;
-  // Scalars (integers are widened; the original type is in `type`).
+  // Scalars (integers are widened; the original type is in `type`): `u` holds unsigned values,
+  // `i` signed ones (each also holds the other's bits reinterpreted); `f` holds f32 and f64 (an
+  // f32 widened exactly); `b` holds bool (any non-zero byte is true).
   uint64_t u = 0;
   int64_t i = 0;
   double f = 0;
@@ -68,7 +70,8 @@ class File {
   // Each shard is validated on its own; a tensor name in two shards, a missing shard (NotFound),
   // `split.count` differing from M or `split.no` (0-based) differing from N-1 are errors.
   static Result<std::unique_ptr<File>> Open(const std::string& path);
-  // Parses an in-memory image (tests and fuzzing); `bytes` must outlive the File.
+  // Parses an in-memory image with the same validation (tests, fuzzing, embedded files); `bytes`
+  // must outlive the File. `name` prefixes error messages.
   static Result<std::unique_ptr<File>> FromMemory(const uint8_t* bytes, size_t size,
                                                   std::string name = "<memory>");
   ~File();
