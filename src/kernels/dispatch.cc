@@ -10,16 +10,25 @@
 namespace hearth::kernels {
 namespace {
 
-using VecDotTable = std::array<VecDotFn, gguf::kTensorTypeCount>;
+struct VecDotTable {
+  std::array<VecDotFn, gguf::kTensorTypeCount> one{};
+  std::array<VecDot4Fn, gguf::kTensorTypeCount> four{};  // only beside the matching `one`
+};
 
 VecDotTable BuildTable() {
-  VecDotTable table{};
+  VecDotTable table;
   const bool avx2 = avx2::Usable();
   for (uint32_t id = 0; id < gguf::kTensorTypeCount; ++id) {
     const auto t = static_cast<TensorType>(id);
-    VecDotFn fn = avx2 ? avx2::VecDot(t) : nullptr;
-    table[id] = fn != nullptr ? fn : ref::VecDot(t);
+    const VecDotFn fn = avx2 ? avx2::VecDot(t) : nullptr;
+    table.one[id] = fn != nullptr ? fn : ref::VecDot(t);
+    table.four[id] = fn != nullptr ? avx2::VecDot4(t) : nullptr;
   }
+  return table;
+}
+
+const VecDotTable& Table() {
+  static const VecDotTable table = BuildTable();
   return table;
 }
 
@@ -32,11 +41,15 @@ void CheckRow(TensorType t, int64_t n, const char* what) {
 }  // namespace
 
 VecDotFn BestVecDot(TensorType t) {
-  static const VecDotTable table = BuildTable();
   const auto id = static_cast<uint32_t>(t);
-  CHECK(id < gguf::kTensorTypeCount && table[id] != nullptr)
+  CHECK(id < gguf::kTensorTypeCount && Table().one[id] != nullptr)
       << "no dot product for tensor type " << id;
-  return table[id];
+  return Table().one[id];
+}
+
+VecDot4Fn BestVecDot4(TensorType t) {
+  const auto id = static_cast<uint32_t>(t);
+  return id < gguf::kTensorTypeCount ? Table().four[id] : nullptr;
 }
 
 void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {

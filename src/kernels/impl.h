@@ -13,6 +13,10 @@ using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
 // Dot of one weight row with activations already in the vec-dot type; n elements.
 using VecDotFn = float (*)(const void* row, const void* act, int64_t n);
+// The same row against 4 activation rows at act + k·act_stride bytes (k < 4): out[k]. Results are
+// bit-identical to 4 calls of the matching VecDotFn; only the weight unpacking is shared.
+using VecDot4Fn = void (*)(const void* row, const void* act, int64_t act_stride, int64_t n,
+                           float* out);
 
 namespace ref {
 // Scalar references; nullptr for types without one.
@@ -46,10 +50,14 @@ namespace avx2 {
 bool Usable();
 // AVX2 dot product for t, or nullptr where there is none (the caller falls back to ref).
 VecDotFn VecDot(gguf::TensorType t);
+// AVX2 four-token dot product matching VecDot(t) bit for bit, or nullptr where there is none.
+VecDot4Fn VecDot4(gguf::TensorType t);
 }  // namespace avx2
 
 // The implementation dispatch.cc chose for this CPU (never nullptr for supported types).
 VecDotFn BestVecDot(gguf::TensorType t);
+// The four-token kernel matching BestVecDot(t), or nullptr (then call BestVecDot per token).
+VecDot4Fn BestVecDot4(gguf::TensorType t);
 
 // 6-bit (scale, min) pair j < 8 of the 12-byte Q4_K/Q5_K scale field.
 inline void UnpackScaleMinK4(int j, const uint8_t* s, uint8_t* sc, uint8_t* mn) {

@@ -41,11 +41,13 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
     float* y;
     uint8_t* act;
     VecDotFn dot;
+    VecDot4Fn dot4;  // nullptr where the type has no four-token kernel
   };
   const TensorType act_type = VecDotType(w.type);
   const int64_t act_bytes = RowBytes(act_type, w.cols);
   const Job job{&w, row_begin, row_end - row_begin, n_tok, act_bytes, x, y,
-                ws.Bytes(static_cast<size_t>(act_bytes * n_tok)), BestVecDot(w.type)};
+                ws.Bytes(static_cast<size_t>(act_bytes * n_tok)), BestVecDot(w.type),
+                BestVecDot4(w.type)};
 
   // 1. Activations to the vec-dot type, once for all weight rows.
   auto convert = [&job](int64_t t0, int64_t t1, int) {
@@ -60,15 +62,23 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
     pool.ParallelFor(n_tok, convert);
   }
 
-  // 2. Weight rows across threads; each row loaded once and dotted with every token. y has
-  // n_rows columns per token.
+  // 2. Weight rows across threads; each row loaded once and dotted with every token (four at a
+  // time where a four-token kernel shares the weight unpacking). y has n_rows columns per token.
   const int64_t grain = std::clamp<int64_t>(job.n_rows / pool.size(), 1, kRowChunk);
   pool.ParallelFor(
       job.n_rows,
       [&job](int64_t r0, int64_t r1, int) {
         for (int64_t r = r0; r < r1; ++r) {
           const uint8_t* row = job.w->data + (job.row_begin + r) * job.w->row_bytes;
-          for (int64_t t = 0; t < job.n_tok; ++t) {
+          int64_t t = 0;
+          if (job.dot4 != nullptr) {
+            float out[4];
+            for (; t + 4 <= job.n_tok; t += 4) {
+              job.dot4(row, job.act + t * job.act_bytes, job.act_bytes, job.w->cols, out);
+              for (int k = 0; k < 4; ++k) job.y[(t + k) * job.n_rows + r] = out[k];
+            }
+          }
+          for (; t < job.n_tok; ++t) {
             job.y[t * job.n_rows + r] = job.dot(row, job.act + t * job.act_bytes, job.w->cols);
           }
         }

@@ -153,10 +153,41 @@ TEST(VecDotTest, SimdMatchesReferenceOnExtremeLevels) {
   }
 }
 
+TEST(VecDotTest, FourTokenKernelsAreBitIdenticalToSingleToken) {
+  if (!avx2::Usable()) GTEST_SKIP() << "no AVX2 on this CPU";
+  int covered = 0;
+  for (T type : AllWeightTypes()) {
+    const VecDot4Fn four = avx2::VecDot4(type);
+    if (four == nullptr) continue;
+    ++covered;
+    const VecDotFn one = avx2::VecDot(type);
+    for (int64_t blocks : {1, 3, 17}) {
+      const int64_t n = blocks * BlockElemsFor(type);
+      const auto wq = Quantize(type, Gaussian(n, 3));
+      const int64_t act_bytes = RowBytes(VecDotType(type), n);
+      for (int64_t stride : {act_bytes, act_bytes + 5}) {  // packed and odd-strided rows
+        std::vector<uint8_t> acts(4 * stride + 8);
+        for (int k = 0; k < 4; ++k) {
+          const auto a = Activations(type, Gaussian(n, 10 + k));
+          std::memcpy(acts.data() + 1 + k * stride, a.data(), a.size());  // +1: misaligned
+        }
+        float out[4];
+        four(wq.data(), acts.data() + 1, stride, n, out);
+        for (int k = 0; k < 4; ++k) {
+          ASSERT_EQ(out[k], one(wq.data(), acts.data() + 1 + k * stride, n))
+              << Name(type) << " n=" << n << " token " << k;
+        }
+      }
+    }
+  }
+  EXPECT_GE(covered, 8);  // Q8_0, Q4_0, Q5_0, IQ4_NL, MXFP4, Q4_K, Q5_K, Q6_K
+}
+
 TEST(VecDotTest, DispatchPicksSimdWhereAvailable) {
   for (T type : AllWeightTypes()) {
     const VecDotFn simd = avx2::Usable() ? avx2::VecDot(type) : nullptr;
     EXPECT_EQ(BestVecDot(type), simd != nullptr ? simd : ref::VecDot(type)) << Name(type);
+    EXPECT_EQ(BestVecDot4(type), simd != nullptr ? avx2::VecDot4(type) : nullptr) << Name(type);
   }
 }
 

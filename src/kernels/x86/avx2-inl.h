@@ -34,6 +34,12 @@ HEARTH_AVX2 inline __m256i DotI8(__m256i a, __m256i b) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_a, b_signed), _mm256_set1_epi16(1));
 }
 
+// DotI8(a, b) with |a| already computed (abs_a = _mm256_sign_epi8(a, a)), for reuse across b's.
+HEARTH_AVX2 inline __m256i DotI8Abs(__m256i abs_a, __m256i a, __m256i b) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_a, _mm256_sign_epi8(b, a)),
+                           _mm256_set1_epi16(1));
+}
+
 // Same for unsigned bytes u (≤ 127 in pairs) and signed bytes b.
 HEARTH_AVX2 inline __m256i DotU8I8(__m256i u, __m256i b) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, b), _mm256_set1_epi16(1));

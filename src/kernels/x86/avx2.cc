@@ -4,8 +4,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-#include <type_traits>
-
 #include "core/fp16.h"
 #include "kernels/blocks.h"
 #include "kernels/x86/avx2-inl.h"
@@ -73,55 +71,84 @@ HEARTH_AVX2 float DotBF16(const void* row, const void* act, int64_t n) {
   return sum;
 }
 
-// Signed levels of one weight block as 32 bytes, in element order.
-HEARTH_AVX2 inline __m256i LevelsQ8_0(const BlockQ8_0& b) { return Load32(b.qs); }
-HEARTH_AVX2 inline __m256i LevelsQ4_0(const BlockQ4_0& b) {
-  return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8));
-}
-HEARTH_AVX2 inline __m256i LevelsQ5_0(const BlockQ5_0& b) {
-  const __m256i hi = _mm256_and_si256(BitsToBytes(b.qh), _mm256_set1_epi8(0x10));
-  return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), hi), _mm256_set1_epi8(16));
-}
-
-template <typename Block, __m256i (*Levels)(const Block&)>
-HEARTH_AVX2 float DotQ8_0Act(const void* row, const void* act, int64_t n) {
-  const auto* w = static_cast<const Block*>(row);
-  const auto* x = static_cast<const BlockQ8_0*>(act);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK; ++i) {
-    const __m256 d = _mm256_set1_ps(F16(w[i].d) * F16(x[i].d));
-    const __m256i p = DotI8(Levels(w[i]), Load32(x[i].qs));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+// Per weight type of the Q8_0 family: the block's signed levels as 32 bytes in element order
+// (lut: the 16-entry table of the non-linear types) and its scale.
+struct Q8_0Levels {
+  using Block = BlockQ8_0;
+  static constexpr const int8_t* kTable = nullptr;
+  HEARTH_AVX2 static __m256i Levels(const Block& b, __m256i) { return Load32(b.qs); }
+  HEARTH_AVX2 static float Scale(const Block& b) { return F16(b.d); }
+};
+struct Q4_0Levels {
+  using Block = BlockQ4_0;
+  static constexpr const int8_t* kTable = nullptr;
+  HEARTH_AVX2 static __m256i Levels(const Block& b, __m256i) {
+    return _mm256_sub_epi8(UnpackNibbles(b.qs), _mm256_set1_epi8(8));
   }
-  return Hsum(acc);
-}
+  HEARTH_AVX2 static float Scale(const Block& b) { return F16(b.d); }
+};
+struct Q5_0Levels {
+  using Block = BlockQ5_0;
+  static constexpr const int8_t* kTable = nullptr;
+  HEARTH_AVX2 static __m256i Levels(const Block& b, __m256i) {
+    const __m256i hi = _mm256_and_si256(BitsToBytes(b.qh), _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(UnpackNibbles(b.qs), hi), _mm256_set1_epi8(16));
+  }
+  HEARTH_AVX2 static float Scale(const Block& b) { return F16(b.d); }
+};
+struct IQ4_NLLevels {
+  using Block = BlockIQ4_NL;
+  static constexpr const int8_t* kTable = kIQ4NLValues;
+  HEARTH_AVX2 static __m256i Levels(const Block& b, __m256i lut) {
+    return _mm256_shuffle_epi8(lut, UnpackNibbles(b.qs));
+  }
+  HEARTH_AVX2 static float Scale(const Block& b) { return F16(b.d); }
+};
+struct MXFP4Levels {
+  using Block = BlockMXFP4;
+  static constexpr const int8_t* kTable = kMXFP4Values;
+  HEARTH_AVX2 static __m256i Levels(const Block& b, __m256i lut) {
+    return _mm256_shuffle_epi8(lut, UnpackNibbles(b.qs));
+  }
+  HEARTH_AVX2 static float Scale(const Block& b) { return E8M0ToF32Half(b.e); }
+};
 
-// IQ4_NL and MXFP4: nibble indices looked up in a 16-entry table.
-template <typename Block>
-HEARTH_AVX2 float DotTableQ8_0(const void* row, const void* act, int64_t n, const int8_t* table) {
-  const auto* w = static_cast<const Block*>(row);
-  const auto* x = static_cast<const BlockQ8_0*>(act);
-  const __m256i lut = LoadTable16(table);
-  __m256 acc = _mm256_setzero_ps();
+// One weight row against K activation rows (act + k·stride): each block is unpacked once and
+// reused for the K tokens. Per token the operations are exactly those of K = 1, so the results
+// are bit-identical to the single-token dot.
+template <typename L, int K>
+HEARTH_AVX2 void DotQ8_0ActN(const void* row, const void* act, int64_t stride, int64_t n,
+                             float* out) {
+  const auto* w = static_cast<const typename L::Block*>(row);
+  const auto* x0 = static_cast<const uint8_t*>(act);
+  const __m256i lut = L::kTable != nullptr ? LoadTable16(L::kTable) : _mm256_setzero_si256();
+  __m256 acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK; ++i) {
-    float dw;
-    if constexpr (std::is_same_v<Block, BlockMXFP4>) {
-      dw = E8M0ToF32Half(w[i].e);
-    } else {
-      dw = F16(w[i].d);
+    const __m256i levels = L::Levels(w[i], lut);
+    const __m256i abs_levels = _mm256_sign_epi8(levels, levels);  // DotI8, split: once per block
+    const float dw = L::Scale(w[i]);
+    for (int k = 0; k < K; ++k) {
+      const BlockQ8_0& xb = reinterpret_cast<const BlockQ8_0*>(x0 + k * stride)[i];
+      const __m256 d = _mm256_set1_ps(dw * F16(xb.d));
+      const __m256i p = DotI8Abs(abs_levels, levels, Load32(xb.qs));
+      acc[k] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[k]);
     }
-    const __m256 d = _mm256_set1_ps(dw * F16(x[i].d));
-    const __m256i levels = _mm256_shuffle_epi8(lut, UnpackNibbles(w[i].qs));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(DotI8(levels, Load32(x[i].qs))), acc);
   }
-  return Hsum(acc);
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]);
 }
 
-HEARTH_AVX2 float DotIQ4_NL(const void* row, const void* act, int64_t n) {
-  return DotTableQ8_0<BlockIQ4_NL>(row, act, n, kIQ4NLValues);
+template <typename L>
+HEARTH_AVX2 float DotQ8_0Act(const void* row, const void* act, int64_t n) {
+  float out;
+  DotQ8_0ActN<L, 1>(row, act, 0, n, &out);
+  return out;
 }
-HEARTH_AVX2 float DotMXFP4(const void* row, const void* act, int64_t n) {
-  return DotTableQ8_0<BlockMXFP4>(row, act, n, kMXFP4Values);
+
+template <typename L>
+HEARTH_AVX2 void DotQ8_0Act4(const void* row, const void* act, int64_t stride, int64_t n,
+                             float* out) {
+  DotQ8_0ActN<L, 4>(row, act, stride, n, out);
 }
 
 // Q4_1 / Q5_1 against Q8_1: unsigned levels, plus min × (d·Σq) of the activation block.
@@ -150,6 +177,18 @@ HEARTH_AVX2 float DotQ8_1Act(const void* row, const void* act, int64_t n) {
 
 // K-quant dots (avx2_k.cc).
 VecDotFn VecDotK(gguf::TensorType t);
+VecDot4Fn VecDot4K(gguf::TensorType t);
+
+VecDot4Fn VecDot4(gguf::TensorType t) {
+  switch (t) {
+    case T::kQ8_0: return DotQ8_0Act4<Q8_0Levels>;
+    case T::kQ4_0: return DotQ8_0Act4<Q4_0Levels>;
+    case T::kQ5_0: return DotQ8_0Act4<Q5_0Levels>;
+    case T::kIQ4_NL: return DotQ8_0Act4<IQ4_NLLevels>;
+    case T::kMXFP4: return DotQ8_0Act4<MXFP4Levels>;
+    default: return VecDot4K(t);
+  }
+}
 
 bool Usable() {
   static const bool usable = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -162,11 +201,11 @@ VecDotFn VecDot(gguf::TensorType t) {
     case T::kF32: return DotF32;
     case T::kF16: return DotF16;
     case T::kBF16: return DotBF16;
-    case T::kQ8_0: return DotQ8_0Act<BlockQ8_0, LevelsQ8_0>;
-    case T::kQ4_0: return DotQ8_0Act<BlockQ4_0, LevelsQ4_0>;
-    case T::kQ5_0: return DotQ8_0Act<BlockQ5_0, LevelsQ5_0>;
-    case T::kIQ4_NL: return DotIQ4_NL;
-    case T::kMXFP4: return DotMXFP4;
+    case T::kQ8_0: return DotQ8_0Act<Q8_0Levels>;
+    case T::kQ4_0: return DotQ8_0Act<Q4_0Levels>;
+    case T::kQ5_0: return DotQ8_0Act<Q5_0Levels>;
+    case T::kIQ4_NL: return DotQ8_0Act<IQ4_NLLevels>;
+    case T::kMXFP4: return DotQ8_0Act<MXFP4Levels>;
     case T::kQ4_1: return DotQ8_1Act<BlockQ4_1, LevelsQ4_1>;
     case T::kQ5_1: return DotQ8_1Act<BlockQ5_1, LevelsQ5_1>;
     default: return VecDotK(t);
@@ -180,6 +219,7 @@ VecDotFn VecDot(gguf::TensorType t) {
 namespace hearth::kernels::avx2 {
 bool Usable() { return false; }
 VecDotFn VecDot(gguf::TensorType) { return nullptr; }
+VecDot4Fn VecDot4(gguf::TensorType) { return nullptr; }
 }  // namespace hearth::kernels::avx2
 
 #endif

@@ -75,24 +75,28 @@ HEARTH_AVX2 float DotQ3_K(const void* row, const void* act, int64_t n) {
   return Hsum(acc);
 }
 
-// Q4_K (qh == nullptr) and Q5_K.
-template <typename Block, bool kHasHigh>
-HEARTH_AVX2 float DotScaleMinK(const void* row, const void* act, int64_t n) {
+// Q4_K and Q5_K (kHasHigh) against K activation rows at act + k·stride. The weight nibbles and
+// scales are unpacked once per super-block; per token the operations are those of K = 1, so the
+// K-token results are bit-identical to the single-token dot.
+template <typename Block, bool kHasHigh, int K>
+HEARTH_AVX2 void DotScaleMinKN(const void* row, const void* act, int64_t stride, int64_t n,
+                               float* out) {
   const auto* w = static_cast<const Block*>(row);
-  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const auto* x0 = static_cast<const uint8_t*>(act);
   const __m256i m4 = _mm256_set1_epi8(0x0F), b16 = _mm256_set1_epi8(0x10);
-  __m256 acc = _mm256_setzero_ps();
-  float mins = 0.f;
+  __m256 acc[K];
+  float mins[K];
+  for (int k = 0; k < K; ++k) {
+    acc[k] = _mm256_setzero_ps();
+    mins[k] = 0.f;
+  }
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
-    int summs = 0;
-    for (int j = 0; j < 8; ++j) {
-      UnpackScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
-      summs += (x[i].bsums[2 * j] + x[i].bsums[2 * j + 1]) * mn[j];
-    }
+    for (int j = 0; j < 8; ++j) UnpackScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kHasHigh) hbits = Load32(w[i].qh);
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i sumi[K];
+    for (int k = 0; k < K; ++k) sumi[k] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = Load32(w[i].qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4);
@@ -105,30 +109,55 @@ HEARTH_AVX2 float DotScaleMinK(const void* row, const void* act, int64_t n) {
         hi = _mm256_or_si256(
             hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit_hi), bit_hi), b16));
       }
-      const __m256i p_lo = _mm256_maddubs_epi16(lo, Load32(x[i].qs + 64 * c));
-      const __m256i p_hi = _mm256_maddubs_epi16(hi, Load32(x[i].qs + 64 * c + 32));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c])));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1])));
+      const __m256i sc_lo = _mm256_set1_epi16(sc[2 * c]), sc_hi = _mm256_set1_epi16(sc[2 * c + 1]);
+      for (int k = 0; k < K; ++k) {
+        const int8_t* q8 = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].qs + 64 * c;
+        const __m256i p_lo = _mm256_maddubs_epi16(lo, Load32(q8));
+        const __m256i p_hi = _mm256_maddubs_epi16(hi, Load32(q8 + 32));
+        sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p_lo, sc_lo));
+        sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p_hi, sc_hi));
+      }
     }
-    const float dx = x[i].d;
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * dx), _mm256_cvtepi32_ps(sumi), acc);
-    mins += F16(w[i].dmin) * dx * static_cast<float>(summs);
+    const float dw = F16(w[i].d), dminw = F16(w[i].dmin);
+    for (int k = 0; k < K; ++k) {
+      const BlockQ8_K& xb = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i];
+      int summs = 0;
+      for (int j = 0; j < 8; ++j) summs += (xb.bsums[2 * j] + xb.bsums[2 * j + 1]) * mn[j];
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xb.d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+      mins[k] += dminw * xb.d * static_cast<float>(summs);
+    }
   }
-  return Hsum(acc) - mins;
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]) - mins[k];
 }
 
-HEARTH_AVX2 float DotQ6_K(const void* row, const void* act, int64_t n) {
+template <typename Block, bool kHasHigh>
+HEARTH_AVX2 float DotScaleMinK(const void* row, const void* act, int64_t n) {
+  float out;
+  DotScaleMinKN<Block, kHasHigh, 1>(row, act, 0, n, &out);
+  return out;
+}
+
+template <typename Block, bool kHasHigh>
+HEARTH_AVX2 void DotScaleMinK4(const void* row, const void* act, int64_t stride, int64_t n,
+                               float* out) {
+  DotScaleMinKN<Block, kHasHigh, 4>(row, act, stride, n, out);
+}
+
+template <int K>
+HEARTH_AVX2 void DotQ6_KN(const void* row, const void* act, int64_t stride, int64_t n,
+                          float* out) {
   const auto* w = static_cast<const BlockQ6_K*>(row);
-  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const auto* x0 = static_cast<const uint8_t*>(act);
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30),
                 m32 = _mm256_set1_epi8(32);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i sumi[K];
+    for (int k = 0; k < K; ++k) sumi[k] = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
       const uint8_t* ql = w[i].ql + 64 * half;
       const int8_t* sc = w[i].scales + 8 * half;
-      const int8_t* q8 = x[i].qs + 128 * half;
       const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), h = Load32(w[i].qh + 32 * half);
       // Unsigned 6-bit levels 0..63 of the four 32-element runs of this half.
       const __m256i q[4] = {
@@ -138,17 +167,36 @@ HEARTH_AVX2 float DotQ6_K(const void* row, const void* act, int64_t n) {
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                           _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)),
       };
-      for (int k = 0; k < 4; ++k) {
-        const __m256i a = Load32(q8 + 32 * k);
-        // (q − 32)·a = q·a − 32·a, both in int16 without saturation (63·127·2 < 2^15).
-        const __m256i p =
-            _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], a), _mm256_maddubs_epi16(m32, a));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, ScalePair(sc[2 * k], sc[2 * k + 1])));
+      for (int r = 0; r < 4; ++r) {
+        const __m256i scales = ScalePair(sc[2 * r], sc[2 * r + 1]);
+        for (int k = 0; k < K; ++k) {
+          const int8_t* q8 = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].qs;
+          const __m256i a = Load32(q8 + 128 * half + 32 * r);
+          // (q − 32)·a = q·a − 32·a, both in int16 without saturation (63·127·2 < 2^15).
+          const __m256i p =
+              _mm256_sub_epi16(_mm256_maddubs_epi16(q[r], a), _mm256_maddubs_epi16(m32, a));
+          sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p, scales));
+        }
       }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(sumi), acc);
+    const float dw = F16(w[i].d);
+    for (int k = 0; k < K; ++k) {
+      const float dx = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].d;
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return Hsum(acc);
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]);
+}
+
+HEARTH_AVX2 float DotQ6_K(const void* row, const void* act, int64_t n) {
+  float out;
+  DotQ6_KN<1>(row, act, 0, n, &out);
+  return out;
+}
+
+HEARTH_AVX2 void DotQ6_K4(const void* row, const void* act, int64_t stride, int64_t n,
+                          float* out) {
+  DotQ6_KN<4>(row, act, stride, n, out);
 }
 
 HEARTH_AVX2 float DotIQ4_XS(const void* row, const void* act, int64_t n) {
@@ -171,6 +219,15 @@ HEARTH_AVX2 float DotIQ4_XS(const void* row, const void* act, int64_t n) {
 }
 
 }  // namespace
+
+VecDot4Fn VecDot4K(gguf::TensorType t) {
+  switch (t) {
+    case T::kQ4_K: return DotScaleMinK4<BlockQ4_K, false>;
+    case T::kQ5_K: return DotScaleMinK4<BlockQ5_K, true>;
+    case T::kQ6_K: return DotQ6_K4;
+    default: return nullptr;
+  }
+}
 
 VecDotFn VecDotK(gguf::TensorType t) {
   switch (t) {
