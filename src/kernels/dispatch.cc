@@ -1,6 +1,7 @@
-// The one place that picks an implementation at run time: the AVX2 dot product where the build has
-// one and the CPU runs it, else the scalar reference. Quantization and dequantization are always
-// the references (activation conversion must match llama.cpp's reference rounding, §12a).
+// The one place that picks an implementation at run time: the AVX2 dot products and activation
+// converters where the build has them and the CPU runs them, else the scalar references. The AVX2
+// activation converters are byte-identical to the references (llama.cpp's reference rounding,
+// §12a); weight quantization and dequantization always use the references.
 #include <array>
 
 #include "core/check.h"
@@ -13,6 +14,7 @@ namespace {
 struct VecDotTable {
   std::array<VecDotFn, gguf::kTensorTypeCount> one{};
   std::array<VecDot4Fn, gguf::kTensorTypeCount> four{};  // only beside the matching `one`
+  std::array<QuantizeFn, gguf::kTensorTypeCount> act{};  // by weight type
 };
 
 VecDotTable BuildTable() {
@@ -23,6 +25,11 @@ VecDotTable BuildTable() {
     const VecDotFn fn = avx2 ? avx2::VecDot(t) : nullptr;
     table.one[id] = fn != nullptr ? fn : ref::VecDot(t);
     table.four[id] = fn != nullptr ? avx2::VecDot4(t) : nullptr;
+    if (IsSupported(t)) {
+      const TensorType act_type = VecDotType(t);
+      const QuantizeFn q = avx2 ? avx2::ActivationQuantizer(act_type) : nullptr;
+      table.act[id] = q != nullptr ? q : ref::Quantizer(act_type);
+    }
   }
   return table;
 }
@@ -52,6 +59,13 @@ VecDot4Fn BestVecDot4(TensorType t) {
   return id < gguf::kTensorTypeCount ? Table().four[id] : nullptr;
 }
 
+QuantizeFn BestActivationQuantizer(TensorType t) {
+  const auto id = static_cast<uint32_t>(t);
+  CHECK(id < gguf::kTensorTypeCount && Table().act[id] != nullptr)
+      << "no activation conversion for tensor type " << id;
+  return Table().act[id];
+}
+
 void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {
   const DequantizeFn fn = ref::Dequantizer(t);
   CHECK(fn != nullptr) << "cannot dequantize tensor type " << static_cast<uint32_t>(t);
@@ -66,7 +80,8 @@ void QuantizeRow(TensorType t, const float* src, void* dst, int64_t n) {
 }
 
 void QuantizeActivations(TensorType t, const float* x, void* dst, int64_t n) {
-  QuantizeRow(VecDotType(t), x, dst, n);
+  CheckRow(VecDotType(t), n, "QuantizeActivations");
+  BestActivationQuantizer(t)(x, dst, n);
 }
 
 float VecDot(TensorType t, const void* row, const void* act, int64_t n) {

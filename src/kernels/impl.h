@@ -52,12 +52,17 @@ bool Usable();
 VecDotFn VecDot(gguf::TensorType t);
 // AVX2 four-token dot product matching VecDot(t) bit for bit, or nullptr where there is none.
 VecDot4Fn VecDot4(gguf::TensorType t);
+// AVX2 conversion of activations to act_type (Q8_0, Q8_1, Q8_K, F16), byte-identical to the
+// reference quantizer; nullptr for other types.
+QuantizeFn ActivationQuantizer(gguf::TensorType act_type);
 }  // namespace avx2
 
 // The implementation dispatch.cc chose for this CPU (never nullptr for supported types).
 VecDotFn BestVecDot(gguf::TensorType t);
 // The four-token kernel matching BestVecDot(t), or nullptr (then call BestVecDot per token).
 VecDot4Fn BestVecDot4(gguf::TensorType t);
+// The activation converter for weights of type t (to VecDotType(t)), never nullptr for supported t.
+QuantizeFn BestActivationQuantizer(gguf::TensorType t);
 
 // 6-bit (scale, min) pair j < 8 of the 12-byte Q4_K/Q5_K scale field.
 inline void UnpackScaleMinK4(int j, const uint8_t* s, uint8_t* sc, uint8_t* mn) {

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <vector>
 
 #include "core/fp16.h"
 #include "kernels/blocks.h"
+#include "kernels/impl.h"
 #include "kernels/quant.h"
 #include "test_util.h"
 
@@ -150,6 +152,50 @@ TEST(QuantTest, FloatActivations) {
   std::vector<float> f(4);
   QuantizeActivations(T::kF32, x.data(), f.data(), 4);
   EXPECT_EQ(f, x);
+}
+
+// Inputs that stress the activation converters' rounding: Gaussian rows at several scales, exact
+// halves (amax 127 makes 1/d = 1, so x·(1/d) = x), tied and negative extremes, zero blocks.
+std::vector<std::vector<float>> ActivationCases(int64_t n) {
+  std::vector<std::vector<float>> cases;
+  for (float sigma : {1e-6f, 1.f, 300.f}) cases.push_back(Gaussian(n, 77, sigma));
+  std::vector<float> halves(n);
+  for (int64_t i = 0; i < n; ++i) halves[i] = (i % 32 == 0) ? 127.f : 0.5f * (i % 200) - 50.f;
+  cases.push_back(halves);
+  std::vector<float> ties(n, 0.f);
+  for (int64_t i = 0; i < n; i += 3) ties[i] = (i % 2) ? -4.f : 4.f;  // ± the same magnitude
+  cases.push_back(ties);
+  cases.push_back(std::vector<float>(n, 0.f));
+  std::vector<float> tiny(n);
+  for (int64_t i = 0; i < n; ++i) tiny[i] = std::ldexp(static_cast<float>(i % 7) - 3.f, -20);
+  cases.push_back(tiny);  // F16 subnormals
+  return cases;
+}
+
+TEST(QuantTest, SimdActivationConvertersAreByteIdentical) {
+  if (!avx2::Usable()) GTEST_SKIP() << "no AVX2 on this CPU";
+  int covered = 0;
+  for (T act_type : {T::kQ8_0, T::kQ8_1, T::kQ8_K, T::kF16}) {
+    const QuantizeFn simd = avx2::ActivationQuantizer(act_type);
+    ASSERT_NE(simd, nullptr) << Name(act_type);
+    ++covered;
+    for (int64_t n : {256, 768, 2048}) {
+      for (const auto& x : ActivationCases(n)) {
+        const int64_t bytes = RowBytes(act_type, n);
+        std::vector<uint8_t> want(bytes), got(bytes + 3);
+        ref::Quantizer(act_type)(x.data(), want.data(), n);
+        simd(x.data(), got.data() + 3, n);  // misaligned destination
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data() + 3, bytes)) << Name(act_type) << " n=" << n;
+      }
+    }
+  }
+  // F16 rows of any length (the SIMD loop has a scalar tail).
+  const auto x = Gaussian(13, 5);
+  std::vector<uint16_t> want(13), got(13);
+  ref::Quantizer(T::kF16)(x.data(), want.data(), 13);
+  avx2::ActivationQuantizer(T::kF16)(x.data(), got.data(), 13);
+  EXPECT_EQ(want, got);
+  EXPECT_EQ(covered, 4);
 }
 
 TEST(QuantTest, TypeTables) {
