@@ -9,10 +9,12 @@
 namespace hearth::tokenizer {
 namespace {
 
-// Token texts that llama.cpp puts into the end-of-generation set by text (§8.1, §8.2).
-constexpr std::string_view kSpmEogTexts[] = {"<end_of_turn>", "<eos>", "<|endoftext|>", "</s>"};
-constexpr std::string_view kGemma4EogTexts[] = {"<eos>", "<turn|>", "<|tool_response>",
-                                                "<end_of_turn>", "<|endoftext|>", "</s>"};
+// Token texts that llama.cpp puts into the end-of-generation set by text (§8.1, §8.2). One list
+// for both families, as in llama.cpp: a Gemma 3 vocabulary hits <end_of_turn>, <eos> and (its
+// HTML tag) </s>; a Gemma 4 vocabulary hits <eos>, <turn|> and <|tool_response>, and then </s>
+// is left out.
+constexpr std::string_view kEogTexts[] = {"<end_of_turn>", "<eos>",  "<|endoftext|>",
+                                          "</s>",          "<turn|>", "<|tool_response>"};
 
 // "<0x41>" -> 0x41; -1 if the text is not a byte token text.
 int ParseByteToken(std::string_view s) {
@@ -93,19 +95,14 @@ void Tokenizer::BuildEog() {
   std::vector<int32_t> ids;
   if (vocab_.eos_id >= 0) ids.push_back(vocab_.eos_id);
   if (vocab_.eot_id >= 0) ids.push_back(vocab_.eot_id);
-  const bool gemma4 = vocab_.algorithm == Algorithm::kGemma4Bpe;
   const bool has_tool_response = Find("<|tool_response>") >= 0;
-  auto add_texts = [&](auto& texts) {
-    for (std::string_view text : texts) {
-      if (gemma4 && has_tool_response && text == "</s>") continue;  // §8.2
-      int32_t id = Find(text);
-      if (id < 0) continue;
-      ids.push_back(id);
-      tables_->attrs[id] |= kAttrControl;  // llama.cpp adds the CONTROL attribute
-    }
-  };
-  if (gemma4) add_texts(kGemma4EogTexts);
-  else add_texts(kSpmEogTexts);
+  for (std::string_view text : kEogTexts) {
+    if (has_tool_response && text == "</s>") continue;  // §8.2
+    int32_t id = Find(text);
+    if (id < 0) continue;
+    ids.push_back(id);
+    tables_->attrs[id] |= kAttrControl;  // llama.cpp adds the CONTROL attribute
+  }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   eog_ids_ = std::move(ids);
