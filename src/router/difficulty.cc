@@ -92,7 +92,8 @@ DifficultyReport ScoreDifficulty(std::string_view text, int64_t prompt_tokens) {
 
   const int code_words = CountAny(lower, {"```", "def ", "class ", "function", "#include", "return ",
                                           "std::", "public static", "import ", "=> {", "select ",
-                                          "stack trace", "segfault", "compile", "refactor", "regex"});
+                                          "stack trace", "segfault", "compile", "refactor", "regex",
+                                          "python", "unit test", "c++", "javascript", "rust ", "sql"});
   const int braces = CountChar(text, "{};");
   add("code", (code_words >= 1 || braces >= 6) ? kWeightCode * (code_words >= 2 ? 1.0 : 0.7) : 0.0);
 
