@@ -9,16 +9,16 @@ namespace hearth::router {
 
 namespace {
 
-// Signal weights. They were set by hand on the labelled prompts in
-// tests/router/difficulty_prompts.jsonl (see docs/ROUTING.md, "Calibrating difficulty"): each
-// strong signal alone lifts a prompt near the default threshold of 0.5, two of them over it.
-constexpr double kWeightLength = 0.30;      // reached at kLongPromptTokens
-constexpr double kWeightReasoning = 0.22;   // per marker, capped at two
-constexpr double kWeightMultiStep = 0.15;   // enumerated steps or "first ... then"
-constexpr double kWeightMath = 0.22;
-constexpr double kWeightCode = 0.18;
-constexpr double kWeightDepth = 0.20;
-constexpr double kWeightSimple = -0.25;
+// Signal weights, set by hand on the labelled prompts in tests/router/difficulty/prompts.jsonl
+// (docs/ROUTING.md, "Calibrating difficulty"): one strong signal alone stays under the default
+// threshold of 0.5, two of them (reasoning + depth, code + math, ...) go over it.
+constexpr double kWeightLength = 0.45;      // reached at kLongPromptTokens
+constexpr double kWeightReasoning = 0.35;   // per marker, capped at two
+constexpr double kWeightMultiStep = 0.25;   // enumerated steps or "first ... then"
+constexpr double kWeightMath = 0.35;
+constexpr double kWeightCode = 0.30;
+constexpr double kWeightDepth = 0.33;
+constexpr double kWeightSimple = -0.40;
 constexpr double kLongPromptTokens = 1500;  // prompts this long count as fully "long"
 constexpr double kShortPromptTokens = 60;   // below this, length contributes nothing
 
