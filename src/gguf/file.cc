@@ -70,11 +70,6 @@ std::string SplitPath(const std::string& prefix, int index, int count) {
   return prefix + buf;
 }
 
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 // Maps `path` read-only. An empty file is returned as size 0 with no mapping.
 Status MapFile(const std::string& path, const uint8_t** base, size_t* size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -154,7 +149,7 @@ Result<std::unique_ptr<File>> File::Open(const std::string& path) {
   f->path_ = path;
   for (int i = 1; i <= count; ++i) {
     const std::string shard_path = split ? SplitPath(split->prefix, i, count) : path;
-    const std::string name = BaseName(shard_path);
+    const std::string& name = shard_path;  // errors name the file as the caller can find it
     auto shard = std::make_unique<Shard>();
     shard->path = shard_path;
     Status st = MapFile(shard_path, &shard->base, &shard->size);
@@ -220,7 +215,7 @@ Result<std::unique_ptr<File>> File::Open(const std::string& path) {
     if (it != f->kv_.end() && it->second.type != ValueType::kString &&
         it->second.type != ValueType::kArray &&
         it->second.i != static_cast<int64_t>(f->tensors_.size())) {
-      return InvalidArgumentError(BaseName(path) + ": key 'split.tensors.count' is " +
+      return InvalidArgumentError(path + ": key 'split.tensors.count' is " +
                                   std::to_string(it->second.i) + " but the " + std::to_string(count) +
                                   " shards hold " + std::to_string(f->tensors_.size()) + " tensors");
     }

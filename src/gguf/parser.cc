@@ -161,6 +161,7 @@ class Parser {
       if (type >= kValueTypeCount) {
         return Error(StatusCode::kInvalidArgument, where, pos_ - 4, Cat("invalid value type ", type));
       }
+      if (key == "general.alignment") alignment_pos_ = start;
       Value v;
       v.type = static_cast<ValueType>(type);
       TRY(ReadValue(&v, where));
@@ -228,11 +229,11 @@ class Parser {
     const Value& v = it->second;
     constexpr std::string_view kWhere = "key 'general.alignment'";
     if (v.type != ValueType::kU32) {
-      return Error(StatusCode::kInvalidArgument, kWhere, pos_,
+      return Error(StatusCode::kInvalidArgument, kWhere, alignment_pos_,
                    Cat("must be u32, found ", ValueTypeName(v.type)));
     }
     if (v.u == 0 || !std::has_single_bit(v.u)) {
-      return Error(StatusCode::kInvalidArgument, kWhere, pos_,
+      return Error(StatusCode::kInvalidArgument, kWhere, alignment_pos_,
                    Cat("alignment ", v.u, " is not a non-zero power of two"));
     }
     out_.alignment = static_cast<uint32_t>(v.u);
@@ -346,6 +347,7 @@ class Parser {
   uint64_t pos_ = 0;
   uint64_t n_tensors_ = 0;
   uint64_t n_kv_ = 0;
+  uint64_t alignment_pos_ = 0;      // byte position of the general.alignment key
   std::vector<uint64_t> info_pos_;  // byte position of each tensor-info record
   ParsedShard out_;
 };

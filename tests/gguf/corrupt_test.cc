@@ -272,7 +272,7 @@ TEST(CorruptTest, AlignmentKey) {
     return g;
   };
   ExpectError(Parse(with_alignment(kTypeU64, 32)).file.status(), StatusCode::kInvalidArgument,
-              {"key 'general.alignment'", "must be u32, found u64"});
+              {"key 'general.alignment'", "must be u32, found u64", "(at byte 24)"});
   ExpectError(Parse(with_alignment(kTypeI32, 32)).file.status(), StatusCode::kInvalidArgument,
               {"must be u32, found i32"});
   ExpectError(Parse(with_alignment(kTypeString, 0)).file.status(), StatusCode::kInvalidArgument,
