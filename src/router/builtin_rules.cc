@@ -89,13 +89,21 @@ bool CardValidate(std::string_view t, Finding& f) {
 
 bool IbanValidate(std::string_view t, Finding& f) {
   if (IsAlnum(Before(t, f.begin)) || IsAlnum(At(t, f.end))) return false;
-  std::string compact;
-  for (char c : t.substr(f.begin, f.size())) {
-    if (c != ' ') compact.push_back(c);
+  // The pattern may have taken a following short word as a last group ("... 3000 by Friday"):
+  // drop trailing space-separated groups until the rest validates.
+  for (;;) {
+    std::string compact;
+    for (char c : t.substr(f.begin, f.size())) {
+      if (c != ' ') compact.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    if (IbanValid(compact)) {
+      f.subtype = compact.substr(0, 2);
+      return true;
+    }
+    const size_t space = t.substr(f.begin, f.size()).rfind(' ');
+    if (space == std::string_view::npos || space < 15) return false;
+    f.end = f.begin + space;
   }
-  if (!IbanValid(compact)) return false;
-  f.subtype = compact.substr(0, 2);
-  return true;
 }
 
 bool SsnValidate(std::string_view t, Finding& f) {
@@ -116,6 +124,7 @@ bool PhoneValidate(std::string_view t, Finding& f) {
   if ((a == '-' || a == '.' || a == '/' || a == ':') && IsDigit(At(t, f.end + 1))) return false;
   const std::string d = DigitsOnly(t.substr(f.begin, f.size()));
   if (d.size() < 7 || d.size() > 15) return false;
+  if (d.find_first_not_of('0', d.size() - 7) == std::string::npos) return false;  // "000-0000" filler
   if (ContextHas(t, f.begin, f.end, 40, 8,
                  {"call", "phone", "tel", "mobile", "cell", "fax", "whatsapp", "contact",
                   "reach me", "ring", "sms", "text me", "landline", "number"})) {
@@ -275,6 +284,11 @@ bool JwtValidate(std::string_view t, Finding& f) {
   return j.is_object() && j.contains("alg");
 }
 
+// Documentation placeholders ("AKIAXXXXXXXXXXXXXXXX") are not keys.
+bool AwsAccessKeyValidate(std::string_view t, Finding& f) {
+  return ShannonEntropy(t.substr(f.begin + 4, 16)) >= 2.5;
+}
+
 bool AwsSecretValidate(std::string_view t, Finding& f) {
   auto in_set = [](char c) { return IsAlnum(c) || c == '/' || c == '+'; };
   if (in_set(Before(t, f.begin)) || in_set(At(t, f.end)) || At(t, f.end) == '=') return false;
@@ -362,8 +376,9 @@ const std::vector<RuleSpec>& BuiltinRuleSpecs() {
       {kEntityApiKey, "stripe", "(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", 0.97, 0,
        TokenBoundaryValidate},
       {kEntityAwsAccessKey, "",
-       "\\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\\b", 0.95, 0, nullptr},
-      {kEntityAwsSecretKey, "", "(?i)aws[^\\n]{0,50}?([A-Za-z0-9/+]{40})", 0.9, 1, AwsSecretValidate},
+       "\\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\\b", 0.95, 0,
+       AwsAccessKeyValidate},
+      {kEntityAwsSecretKey, "", "(?i)(?:aws|secret_access_key)[^\\n]{0,50}?([A-Za-z0-9/+]{40})", 0.9, 1, AwsSecretValidate},
       {kEntityJwt, "", "\\beyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{4,}\\.[A-Za-z0-9_\\-]{8,}",
        0.97, 0, JwtValidate},
       {kEntitySecret, "keyword",
@@ -378,7 +393,7 @@ const std::vector<RuleSpec>& BuiltinRuleSpecs() {
        "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9\\-]*[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}\\b",
        0.95, 0, EmailValidate},
       {kEntityCreditCard, "", "\\b(?:\\d[ \\-]?){12,18}\\d\\b", 0.9, 0, CardValidate},
-      {kEntityIban, "", "\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\\b", 0.95, 0,
+      {kEntityIban, "", "\\b[A-Za-z]{2}\\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\\b", 0.95, 0,
        IbanValidate},
       {kEntityUsSsn, "dashed", "\\b\\d{3}-\\d{2}-\\d{4}\\b", 0.85, 0, SsnValidate},
       {kEntityUsSsn, "spaced", "\\b\\d{3} \\d{2} \\d{4}\\b", 0.45, 0, SsnValidate},
