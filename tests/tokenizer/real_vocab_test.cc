@@ -2,9 +2,13 @@
 // the way llama.cpp's converter builds a Gemma 3 GGUF), the one proven SPM/BPE disagreement, speed
 // on 100 KB inputs and behaviour on invalid UTF-8.
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
+#include "gguf/file.h"
+#include "gguf/writer.h"
 #include "test_util.h"
 
 namespace hearth::tokenizer {
@@ -71,6 +75,23 @@ TEST(RealGemma3, SpecialTokenIdsTypesAndVocabSize) {
   EXPECT_EQ(v.scores[t.Find("\xE2\x96\x81the")], -1407.0f);
   EXPECT_EQ(v.scores[t.Find("\xE2\x96\x81th")], -1452.0f);
 
+  // The imported vocab survives WriteVocab -> LoadVocab (a GGUF built from it tokenizes the same).
+  gguf::Writer w;
+  WriteVocab(v, w);
+  std::vector<uint8_t> bytes = w.Serialize();
+  auto f = gguf::File::FromMemory(bytes.data(), bytes.size());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto loaded = LoadVocab(**f);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->tokens, v.tokens);
+  EXPECT_EQ(loaded->scores, v.scores);
+  EXPECT_EQ(loaded->types, v.types);
+  auto from_gguf = Tokenizer::Create(std::move(*loaded));
+  ASSERT_TRUE(from_gguf.ok());
+  for (const char* text : {"Hello  world\n\n<start_of_turn>user", "\xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80"}) {
+    EXPECT_EQ(from_gguf->Encode(text, true), t.Encode(text, true));
+  }
+
   Tokenizer mm = ImportReal(HfFamily::kGemma3, 262208);
   EXPECT_EQ(mm.n_vocab(), 262208);
   EXPECT_EQ(mm.Find("<image_soft_token>"), 262144);
@@ -123,6 +144,37 @@ TEST(RealGemma3, SpmAndBpePathsAgreeOnRandomText) {
     }
   }
   EXPECT_EQ(disagreements, 0);
+}
+
+TEST(HfImport, BadFilesAreErrorsNamingTheFile) {
+  const std::string dir = std::string(HEARTH_BINARY_DIR) + "/tokenizer_import_test";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& body) {
+    std::ofstream(dir + "/" + name, std::ios::binary) << body;
+  };
+  auto import_err = [&]() { return ImportHfTokenizer(dir).status(); };
+  std::filesystem::remove(dir + "/tokenizer.json");
+  EXPECT_EQ(import_err().code(), StatusCode::kNotFound);
+  write("tokenizer.json", "{ not json");
+  EXPECT_EQ(import_err().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(import_err().message().find("tokenizer.json"), std::string::npos) << import_err().ToString();
+  write("tokenizer.json", R"({"model": {"type": "Unigram", "vocab": []}})");
+  EXPECT_EQ(import_err().code(), StatusCode::kUnimplemented) << import_err().ToString();
+  write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}})");
+  EXPECT_NE(import_err().message().find("repeated"), std::string::npos) << import_err().ToString();
+  write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}, "added_tokens": []})");
+  EXPECT_EQ(import_err().code(), StatusCode::kUnimplemented) << "neither <|turn> nor <start_of_turn>";
+  write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"<start_of_turn>": 0, "a": 1}, "merges": [7]}})");
+  EXPECT_EQ(import_err().code(), StatusCode::kInvalidArgument) << import_err().ToString();
+  write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"<start_of_turn>": 0, "a": 1, "aa": 2},
+                               "merges": ["a a"]}, "added_tokens": [{"id": 0, "content": "<start_of_turn>", "special": true}]})");
+  write("tokenizer_config.json", R"({"added_tokens_decoder": {"0": {"content": "<start_of_turn>"}}, "bos_token": 5})");
+  auto ok = ImportHfTokenizer(dir);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->scores[2], 0.0f) << "aa is made by merge 0";
+  write("tokenizer_config.json", R"({"added_tokens_decoder": {"zero": {"content": "x"}}})");
+  EXPECT_EQ(import_err().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(import_err().message().find("tokenizer_config.json"), std::string::npos) << import_err().ToString();
 }
 
 std::string Repeat(const std::string& unit, size_t bytes) {
