@@ -1,6 +1,8 @@
 // On-disk block layouts of the quantized tensor types (gemma-gguf-spec.md §10), plus the lookup
 // tables their values come from. Every struct is byte-exact with ggml's: all fields little-endian,
 // F16 fields stored as raw uint16_t bits (convert with core/fp16.h). Each size is static_assert-ed.
+// The structs are packed (alignment 1): rows in a mapping or a scratch buffer may start at any
+// byte, and member reads then stay well-defined (plain loads on x86).
 #pragma once
 
 #include <cstdint>
@@ -11,40 +13,40 @@ inline constexpr int kQK = 32;    // elements per block of the 32-element types
 inline constexpr int kQK_K = 256;  // elements per super-block of the K-quants and IQ4_XS
 inline constexpr int kQK_KScaleBytes = 12;  // packed 6-bit scales of Q3_K/Q4_K/Q5_K
 
-struct BlockQ8_0 {
+struct [[gnu::packed]] BlockQ8_0 {
   uint16_t d;       // f16 scale
   int8_t qs[kQK];   // y_j = d·q_j
 };
 static_assert(sizeof(BlockQ8_0) == 34);
 
-struct BlockQ8_1 {
+struct [[gnu::packed]] BlockQ8_1 {
   uint16_t d;       // f16 scale
   uint16_t s;       // f16 of d·Σq (activation side: lets Q4_1/Q5_1 add their min cheaply)
   int8_t qs[kQK];
 };
 static_assert(sizeof(BlockQ8_1) == 36);
 
-struct BlockQ4_0 {
+struct [[gnu::packed]] BlockQ4_0 {
   uint16_t d;
   uint8_t qs[kQK / 2];  // element j in the low nibble of qs[j], j+16 in the high nibble
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
-struct BlockQ4_1 {
+struct [[gnu::packed]] BlockQ4_1 {
   uint16_t d;
   uint16_t m;  // f16 min added to every element
   uint8_t qs[kQK / 2];
 };
 static_assert(sizeof(BlockQ4_1) == 20);
 
-struct BlockQ5_0 {
+struct [[gnu::packed]] BlockQ5_0 {
   uint16_t d;
   uint8_t qh[4];  // bit j = fifth bit of element j (u32, little-endian)
   uint8_t qs[kQK / 2];
 };
 static_assert(sizeof(BlockQ5_0) == 22);
 
-struct BlockQ5_1 {
+struct [[gnu::packed]] BlockQ5_1 {
   uint16_t d;
   uint16_t m;
   uint8_t qh[4];
@@ -52,19 +54,19 @@ struct BlockQ5_1 {
 };
 static_assert(sizeof(BlockQ5_1) == 24);
 
-struct BlockIQ4_NL {
+struct [[gnu::packed]] BlockIQ4_NL {
   uint16_t d;
   uint8_t qs[kQK / 2];  // 4-bit indices into kIQ4NLValues
 };
 static_assert(sizeof(BlockIQ4_NL) == 18);
 
-struct BlockMXFP4 {
+struct [[gnu::packed]] BlockMXFP4 {
   uint8_t e;            // E8M0 shared exponent; scale 2^(e-128) against the doubled table
   uint8_t qs[kQK / 2];  // 4-bit indices into kMXFP4Values
 };
 static_assert(sizeof(BlockMXFP4) == 17);
 
-struct BlockQ2_K {
+struct [[gnu::packed]] BlockQ2_K {
   uint8_t scales[kQK_K / 16];  // per 16 elements: low nibble scale, high nibble min
   uint8_t qs[kQK_K / 4];       // 2-bit quants
   uint16_t d;                  // f16 super-block scale of the scales
@@ -72,7 +74,7 @@ struct BlockQ2_K {
 };
 static_assert(sizeof(BlockQ2_K) == 84);
 
-struct BlockQ3_K {
+struct [[gnu::packed]] BlockQ3_K {
   uint8_t hmask[kQK_K / 8];         // high (third) bit of each quant, inverted sense: set = no −4
   uint8_t qs[kQK_K / 4];            // low 2 bits
   uint8_t scales[kQK_KScaleBytes];  // 16 signed 6-bit scales (stored +32)
@@ -80,7 +82,7 @@ struct BlockQ3_K {
 };
 static_assert(sizeof(BlockQ3_K) == 110);
 
-struct BlockQ4_K {
+struct [[gnu::packed]] BlockQ4_K {
   uint16_t d;
   uint16_t dmin;
   uint8_t scales[kQK_KScaleBytes];  // 8 pairs of 6-bit (scale, min)
@@ -88,7 +90,7 @@ struct BlockQ4_K {
 };
 static_assert(sizeof(BlockQ4_K) == 144);
 
-struct BlockQ5_K {
+struct [[gnu::packed]] BlockQ5_K {
   uint16_t d;
   uint16_t dmin;
   uint8_t scales[kQK_KScaleBytes];
@@ -97,7 +99,7 @@ struct BlockQ5_K {
 };
 static_assert(sizeof(BlockQ5_K) == 176);
 
-struct BlockQ6_K {
+struct [[gnu::packed]] BlockQ6_K {
   uint8_t ql[kQK_K / 2];      // low 4 bits
   uint8_t qh[kQK_K / 4];      // high 2 bits
   int8_t scales[kQK_K / 16];  // signed 8-bit scale per 16 elements
@@ -105,7 +107,7 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
-struct BlockIQ4_XS {
+struct [[gnu::packed]] BlockIQ4_XS {
   uint16_t d;
   uint16_t scales_h;             // high 2 bits of the 8 six-bit scales
   uint8_t scales_l[kQK_K / 64];  // low 4 bits, two per byte
@@ -113,7 +115,7 @@ struct BlockIQ4_XS {
 };
 static_assert(sizeof(BlockIQ4_XS) == 136);
 
-struct BlockQ8_K {
+struct [[gnu::packed]] BlockQ8_K {
   float d;                      // f32 scale (activation side only, never in files)
   int8_t qs[kQK_K];
   int16_t bsums[kQK_K / 16];    // sums of each 16 consecutive qs

@@ -28,7 +28,7 @@ VecDotTable BuildTable() {
     if (IsSupported(t)) {
       const TensorType act_type = VecDotType(t);
       const QuantizeFn q = avx2 ? avx2::ActivationQuantizer(act_type) : nullptr;
-      table.act[id] = q != nullptr ? q : ref::Quantizer(act_type);
+      table.act[id] = q != nullptr ? q : ref::ActivationQuantizer(act_type);
     }
   }
   return table;

@@ -22,11 +22,17 @@ namespace ref {
 // Scalar references; nullptr for types without one.
 DequantizeFn Dequantizer(gguf::TensorType t);
 QuantizeFn Quantizer(gguf::TensorType t);  // weight-style quantizers (and the activation types)
+// Activation converters as llama.cpp's x86 SIMD from_float runs them (spec §12a): for Q8_0 / Q8_1
+// the levels are nearest-even(x · 127/amax), not roundf(x / d) as in the weight quantizer; the
+// other activation types use Quantizer(t).
+QuantizeFn ActivationQuantizer(gguf::TensorType act_type);
 VecDotFn VecDot(gguf::TensorType t);
 
 // Per-type quantizers that live in separate files (quant_simple.cc, quant_k.cc).
 void QuantizeQ8_0(const float* x, void* dst, int64_t n);
 void QuantizeQ8_1(const float* x, void* dst, int64_t n);
+void QuantizeQ8_0Act(const float* x, void* dst, int64_t n);
+void QuantizeQ8_1Act(const float* x, void* dst, int64_t n);
 void QuantizeQ8_K(const float* x, void* dst, int64_t n);
 void QuantizeQ4_0(const float* x, void* dst, int64_t n);
 void QuantizeQ4_1(const float* x, void* dst, int64_t n);

@@ -26,9 +26,12 @@ void PackScaleMinK4(int j, int ls, int lm, uint8_t* s) {
 }
 
 // Shared by Q4_K (nmax 15) and Q5_K (nmax 31): 8 sub-blocks of 32 with 6-bit scales and mins.
-// Writes d, dmin, scales and the 256 levels L.
-void QuantizeScaleMinK(const float* x, int nmax, float rmin, int nstep, uint16_t* d16,
-                       uint16_t* dmin16, uint8_t* packed, uint8_t* L) {
+// Writes the F16 d and dmin, the packed scales and the 256 levels L.
+struct ScaleMinK {
+  uint16_t d, dmin;
+};
+ScaleMinK QuantizeScaleMinK(const float* x, int nmax, float rmin, int nstep, uint8_t* packed,
+                            uint8_t* L) {
   float scales[8], mins[8], weights[32];
   float max_scale = 0.f, max_min = 0.f;
   for (int j = 0; j < 8; ++j) {
@@ -49,9 +52,8 @@ void QuantizeScaleMinK(const float* x, int nmax, float rmin, int nstep, uint16_t
     const int lm = std::min(63, NearestInt(inv_min * mins[j]));
     PackScaleMinK4(j, ls, lm, packed);
   }
-  *d16 = F32ToF16(max_scale / 63.f);
-  *dmin16 = F32ToF16(max_min / 63.f);
-  const float d = F16ToF32(*d16), dmin = F16ToF32(*dmin16);
+  const ScaleMinK out{F32ToF16(max_scale / 63.f), F32ToF16(max_min / 63.f)};
+  const float d = F16ToF32(out.d), dmin = F16ToF32(out.dmin);
   for (int j = 0; j < 8; ++j) {
     uint8_t sc, mn;
     UnpackScaleMinK4(j, packed, &sc, &mn);
@@ -63,6 +65,7 @@ void QuantizeScaleMinK(const float* x, int nmax, float rmin, int nstep, uint16_t
           std::clamp(NearestInt((x[32 * j + l] + dm) / dl), 0, nmax));
     }
   }
+  return out;
 }
 
 }  // namespace
@@ -71,7 +74,9 @@ void QuantizeQ4_K(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockQ4_K*>(dst);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    QuantizeScaleMinK(x, 15, -1.f, 20, &b[i].d, &b[i].dmin, b[i].scales, L);
+    const ScaleMinK s = QuantizeScaleMinK(x, 15, -1.f, 20, b[i].scales, L);
+    b[i].d = s.d;
+    b[i].dmin = s.dmin;
     for (int c = 0; c < 4; ++c) {
       for (int l = 0; l < 32; ++l) {
         b[i].qs[32 * c + l] = static_cast<uint8_t>(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
@@ -84,7 +89,9 @@ void QuantizeQ5_K(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockQ5_K*>(dst);
   uint8_t L[kQK_K];
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    QuantizeScaleMinK(x, 31, -0.5f, 15, &b[i].d, &b[i].dmin, b[i].scales, L);
+    const ScaleMinK s = QuantizeScaleMinK(x, 31, -0.5f, 15, b[i].scales, L);
+    b[i].d = s.d;
+    b[i].dmin = s.dmin;
     std::memset(b[i].qh, 0, sizeof(b[i].qh));
     for (int c = 0; c < 4; ++c) {
       for (int l = 0; l < 32; ++l) {

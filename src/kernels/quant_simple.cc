@@ -1,7 +1,9 @@
 // Reference quantizers of the 32-element block types and the float types, following the method of
 // ggml's quantize_row_*_ref (written independently): a per-block absmax (or min/max) scale, then
-// rounding. Q8_0, Q8_1 and Q8_K are also the activation formats of spec §12a and must match
-// llama.cpp exactly: d from the block's absmax, q = roundf(x/d) (Q8_K: nearest-even, clamp 127).
+// rounding. Q8_0 and Q8_1 weights use ggml's reference rounding, q = roundf(x·(1/d)); as
+// activations (QuantizeQ8_0Act / QuantizeQ8_1Act) they round like llama.cpp's x86 SIMD
+// from_float, q = nearest-even(x·127/amax), which is what the golden llama.cpp outputs were made
+// with. Q8_K activations: nearest-even, clamped to 127 (spec §12a).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -77,6 +79,41 @@ void QuantizeQ8_1(const float* x, void* dst, int64_t n) {
       b[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
       sum += b[i].qs[j];
     }
+    b[i].d = F32ToF16(d);
+    b[i].s = F32ToF16(static_cast<float>(sum) * d);
+  }
+}
+
+// Activation blocks the way llama.cpp's AVX2/AVX-512 quantize_row_q8_0/q8_1 make them: the levels
+// are nearest-even(x · 127/amax) (the SIMD code multiplies by 127/amax and rounds with the default
+// rounding mode), d = amax/127 stored as F16. The golden llama.cpp outputs match this exactly.
+static int QuantizeBlockAct(const float* x, float* d_out, int8_t* qs) {
+  float amax = 0.f;
+  for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float id = amax != 0.f ? 127.f / amax : 0.f;
+  int sum = 0;
+  for (int j = 0; j < kQK; ++j) {
+    qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+    sum += qs[j];
+  }
+  *d_out = amax / 127.f;
+  return sum;
+}
+
+void QuantizeQ8_0Act(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d;
+    QuantizeBlockAct(x, &d, b[i].qs);
+    b[i].d = F32ToF16(d);
+  }
+}
+
+void QuantizeQ8_1Act(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ8_1*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d;
+    const int sum = QuantizeBlockAct(x, &d, b[i].qs);
     b[i].d = F32ToF16(d);
     b[i].s = F32ToF16(static_cast<float>(sum) * d);
   }

@@ -164,6 +164,14 @@ VecDotFn VecDot(gguf::TensorType t) {
   }
 }
 
+QuantizeFn ActivationQuantizer(gguf::TensorType act_type) {
+  switch (act_type) {
+    case T::kQ8_0: return QuantizeQ8_0Act;
+    case T::kQ8_1: return QuantizeQ8_1Act;
+    default: return Quantizer(act_type);
+  }
+}
+
 QuantizeFn Quantizer(gguf::TensorType t) {
   switch (t) {
     case T::kF32: return QuantizeF32;

@@ -87,7 +87,7 @@ TEST(QuantTest, ZeroBlocksStayZero) {
   }
 }
 
-TEST(QuantTest, Q8_0ActivationsMatchReferenceRounding) {
+TEST(QuantTest, Q8_0WeightsMatchReferenceRounding) {
   std::vector<float> x(32, 0.f);
   x[0] = 63.5f;   // amax → d = 0.5, 1/d = 2
   x[1] = -1.25f;  // −2.5 → roundf → −3 (away from zero, not to even)
@@ -100,6 +100,26 @@ TEST(QuantTest, Q8_0ActivationsMatchReferenceRounding) {
   EXPECT_EQ(b.qs[1], -3);
   EXPECT_EQ(b.qs[2], 2);
   EXPECT_EQ(b.qs[3], 0);
+}
+
+TEST(QuantTest, Q8_0ActivationsRoundLikeLlamaCppSimd) {
+  // Activations (not weights) follow llama.cpp's x86 from_float: q = nearest-even(x·127/amax).
+  std::vector<float> x(32, 0.f);
+  x[0] = 63.5f;   // amax → 127/amax = 2, d = 0.5
+  x[1] = -1.25f;  // −2.5 → −2 (to even; roundf would give −3)
+  x[2] = 0.75f;   // 1.5 → 2
+  x[3] = 1.75f;   // 3.5 → 4
+  BlockQ8_0 b;
+  QuantizeActivations(T::kQ4_0, x.data(), &b, 32);
+  EXPECT_EQ(b.d, 0x3800);
+  EXPECT_EQ(b.qs[0], 127);
+  EXPECT_EQ(b.qs[1], -2);
+  EXPECT_EQ(b.qs[2], 2);
+  EXPECT_EQ(b.qs[3], 4);
+  BlockQ8_1 b1;
+  QuantizeActivations(T::kQ4_1, x.data(), &b1, 32);
+  EXPECT_EQ(b1.qs[1], -2);
+  EXPECT_EQ(b1.s, F32ToF16(0.5f * (127 - 2 + 2 + 4)));
 }
 
 TEST(QuantTest, Q8_1StoresScaledSum) {
@@ -182,10 +202,13 @@ TEST(QuantTest, SimdActivationConvertersAreByteIdentical) {
     for (int64_t n : {256, 768, 2048}) {
       for (const auto& x : ActivationCases(n)) {
         const int64_t bytes = RowBytes(act_type, n);
-        std::vector<uint8_t> want(bytes), got(bytes + 3);
-        ref::Quantizer(act_type)(x.data(), want.data(), n);
-        simd(x.data(), got.data() + 3, n);  // misaligned destination
-        ASSERT_EQ(0, std::memcmp(want.data(), got.data() + 3, bytes)) << Name(act_type) << " n=" << n;
+        // Misaligned destination: any byte for blocks, any element for F16.
+        const int offset = act_type == T::kF16 ? 2 : 3;
+        std::vector<uint8_t> want(bytes), got(bytes + offset);
+        ref::ActivationQuantizer(act_type)(x.data(), want.data(), n);
+        simd(x.data(), got.data() + offset, n);
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data() + offset, bytes))
+            << Name(act_type) << " n=" << n;
       }
     }
   }

@@ -24,7 +24,7 @@ inline std::vector<float> Gaussian(int64_t n, uint32_t seed, float sigma = 1.f) 
 class OffsetBuffer {
  public:
   OffsetBuffer(const std::vector<uint8_t>& bytes, int offset)
-      : storage_(bytes.size() + 64), offset_(offset) {
+      : storage_(bytes.size() + offset + 64), offset_(offset) {
     std::memcpy(data(), bytes.data(), bytes.size());
   }
   uint8_t* data() { return storage_.data() + offset_; }

@@ -119,9 +119,11 @@ TEST(VecDotTest, SimdMatchesReferenceOverSizesAndMisalignment) {
       const double scale = AbsDotScale(Dequantize(type, wq.data(), n),
                                        Dequantize(VecDotType(type), act.data(), n));
       const float want = reference(wq.data(), act.data(), n);
+      // Block rows may start at any byte (packed structs); float rows at any element.
+      const int unit = BlockElems(type) == 1 ? static_cast<int>(BlockBytes(type)) : 1;
       for (int mw = 0; mw < 8; ++mw) {
         for (int mx : {0, 3, 5}) {
-          testing::OffsetBuffer wb(wq, mw), xb(act, mx);
+          testing::OffsetBuffer wb(wq, mw * unit), xb(act, mx * unit);
           const float got = simd(wb.data(), xb.data(), n);
           ASSERT_NEAR(got, want, kSimdVsRefTol * scale)
               << Name(type) << " n=" << n << " misalign " << mw << "/" << mx;

@@ -1,7 +1,7 @@
-// AVX2 activation conversion to Q8_0, Q8_1, Q8_K and F16, byte-identical to the scalar references
-// of quant_simple.cc: the same F32 operations in the same order per element (IEEE multiplies and
-// divides round identically in SIMD), roundf emulated exactly as trunc + (|fraction| ≥ ½), Q8_K's
-// nearest-even rounding by the default MXCSR mode of cvtps2dq.
+// AVX2 activation conversion to Q8_0, Q8_1, Q8_K and F16, byte-identical to the scalar
+// ref::ActivationQuantizer of quant_simple.cc: the same F32 operations in the same order per
+// element (IEEE multiplies and divides round identically in SIMD); nearest-even rounding by the
+// default MXCSR mode of cvtps2dq, as llama.cpp's x86 from_float.
 #include "kernels/impl.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -29,16 +29,6 @@ HEARTH_AVX2 inline float HMax(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-// roundf (halves away from zero) of |v| < 2^23: the fraction v − trunc(v) is exact.
-HEARTH_AVX2 inline __m256i RoundHalfAway(__m256 v) {
-  const __m256i i = _mm256_cvttps_epi32(v);
-  const __m256 frac = _mm256_sub_ps(v, _mm256_cvtepi32_ps(i));
-  const __m256i up = _mm256_castps_si256(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ));
-  const __m256i down =
-      _mm256_castps_si256(_mm256_cmp_ps(frac, _mm256_set1_ps(-0.5f), _CMP_LE_OQ));
-  return _mm256_add_epi32(_mm256_sub_epi32(i, up), down);  // masks are −1 where set
-}
-
 // 32 int32 (four vectors of 8, in element order) → 32 int8 at out (values fit in int8).
 HEARTH_AVX2 inline void Pack32(__m256i a, __m256i b, __m256i c, __m256i d, int8_t* out) {
   const __m256i ab = _mm256_packs_epi32(a, b);  // lanes interleave: a0 b0 | a1 b1
@@ -56,11 +46,12 @@ HEARTH_AVX2 inline int QuantizeBlock32(const float* x, float* d_out, int8_t* qs)
     v[k] = _mm256_loadu_ps(x + 8 * k);
     amax = _mm256_max_ps(amax, Abs(v[k]));
   }
-  const float d = HMax(amax) / 127.f;
-  const float id = d != 0.f ? 1.f / d : 0.f;
+  const float max_abs = HMax(amax);
+  const float d = max_abs / 127.f;
+  const float id = max_abs != 0.f ? 127.f / max_abs : 0.f;  // as llama.cpp's SIMD from_float
   const __m256 mul = _mm256_set1_ps(id);
   __m256i q[4];
-  for (int k = 0; k < 4; ++k) q[k] = RoundHalfAway(_mm256_mul_ps(v[k], mul));
+  for (int k = 0; k < 4; ++k) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], mul));  // nearest even
   Pack32(q[0], q[1], q[2], q[3], qs);
   __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
