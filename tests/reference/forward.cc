@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "reference/dequant.h"
+
 namespace hearth::reference {
 namespace {
 
@@ -95,6 +97,30 @@ Vec ForwardPass::Attention(int il, const Vec& a) {
       double s = 0;
       for (int d = 0; d < hd; ++d) s += q[h * hd + d] * keys[j][kvh * hd + d];
       scores[j - first] = s;  // kq_scale = 1 for both archs
+    }
+    if (mode_ == Numerics::kLlamaCpp) {
+      // ggml CPU flash attention, one query row: online softmax in F32 with the V-weighted sum
+      // accumulated in F16 (rescaled when the running max grows), divided by the sum at the end.
+      float running_max = -INFINITY, running_sum = 0;
+      std::vector<float> acc(hd, 0.0f);
+      for (int j = first; j <= pos_; ++j) {
+        const float s = static_cast<float>(scores[j - first]);
+        float ms = 1.0f, vs = 1.0f;
+        if (s > running_max) {
+          const float old_max = running_max;
+          running_max = s;
+          ms = std::exp(old_max - running_max);
+          for (float& a : acc) a = RoundToHalf(a * ms);
+        } else {
+          vs = std::exp(s - running_max);
+        }
+        for (int d = 0; d < hd; ++d) {
+          acc[d] = RoundToHalf(acc[d] + static_cast<float>(values[j][kvh * hd + d]) * vs);
+        }
+        running_sum = running_sum * ms + vs;
+      }
+      for (int d = 0; d < hd; ++d) out[h * hd + d] = acc[d] * (1.0f / running_sum);
+      continue;
     }
     const double max = *std::max_element(scores.begin(), scores.end());
     double sum = 0;

@@ -7,7 +7,9 @@
 // prints one JSON object:
 //   {"tokens": [{"id": 123, "top_logprobs": [{"id": 123, "logprob": -0.12}, ...]}, ...]}
 // with the K (default 20) most likely ids of the full-vocabulary log-softmax of the final logits.
-// Generation stops after an end-of-generation token (included). With --dump-logits it instead
+// Generation stops after an end-of-generation token (included). Ids listed in
+// tokenizer.ggml.suppress_tokens are never chosen (llama.cpp applies them as a sampler bias) but
+// keep their log-probabilities. With --dump-logits it instead
 // prints the final logits of the last prompt position as one JSON array and generates nothing.
 #include <algorithm>
 #include <cmath>
@@ -185,7 +187,12 @@ int Run(int argc, char** argv) {
   std::printf("{\"tokens\": [");
   for (int step = 0; step < o.n_generate; ++step) {
     const Vec logprobs = LogSoftmax(logits);
-    const int id = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    // Greedy choice; suppressed ids are a sampler bias in llama.cpp, so they are never chosen
+    // but keep their place in the log-probabilities.
+    int id = -1;
+    for (int i = 0; i < static_cast<int>(logits.size()); ++i) {
+      if (!model->suppressed_ids.count(i) && (id < 0 || logits[i] > logits[id])) id = i;
+    }
     PrintStep(id, logprobs, o.top_k, step == 0);
     if (model->eog_ids.count(id) || step + 1 == o.n_generate) break;
     logits = pass.Step(id, true);

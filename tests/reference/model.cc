@@ -155,6 +155,10 @@ Result<Model> LoadModel(const GgufFile& file) {
   m.layers.resize(c.n_layer);
   for (int il = 0; il < c.n_layer; ++il) TRY(BindLayer(file, c, il, m.layers[il]));
   m.eog_ids = EndOfGenerationIds(file, c.arch);
+  if (const GgufValue* s = file.Find("tokenizer.ggml.suppress_tokens");
+      s != nullptr && s->type == kGgufArray) {
+    for (const GgufValue& id : s->array) m.suppressed_ids.insert(static_cast<int>(id.integer));
+  }
   return m;
 }
 
