@@ -83,6 +83,7 @@ class Policy {
   double difficulty_threshold = 0.5;
   ConfidenceGate confidence;
   std::vector<std::string> local_models;  // model names that mean "run it locally"
+  std::optional<double> monthly_budget_usd;  // [budget] monthly_usd: cloud spend allowed per month
   std::vector<LabelRule> labels;
   DetectorOptions detectors;
 };
@@ -100,6 +101,10 @@ struct BackendRef {
 Result<Policy> ParsePolicy(std::string_view toml_text, std::string_view source,
                            const std::vector<BackendRef>& backends);
 Result<Policy> LoadPolicy(const std::string& path, const std::vector<BackendRef>& backends);
+
+// What is left of the monthly cloud budget after `spent_this_month_usd` (from the ledger's
+// monthly summary), or nullopt when the policy sets no budget. Feeds Environment.
+std::optional<double> BudgetRemaining(const Policy& policy, double spent_this_month_usd);
 
 // The built-in default policy as TOML text (docs/ROUTING.md quotes it) and parsed.
 std::string_view DefaultPolicyToml();

@@ -298,7 +298,7 @@ class Parser {
     p.source = std::string(source_);
     p.rules.clear();
     TRY(CheckKeys(root, "the policy",
-                  {"version", "defaults", "difficulty", "confidence", "rule", "label", "detectors",
+                  {"version", "defaults", "difficulty", "confidence", "budget", "rule", "label", "detectors",
                    "local_models", "backend", "prices", "offline", "reference_cloud_model"}));
     if (auto* n = root.get("defaults")) {
       if (!n->is_table()) return Error(n, "defaults must be a table");
@@ -323,6 +323,16 @@ class Parser {
       if (auto* v = t->get("min_mean_logprob")) { ASSIGN_OR_RETURN(p.confidence.min_mean_logprob, Number(*v, "confidence.min_mean_logprob")); }
       if (auto* v = t->get("max_mean_entropy")) { ASSIGN_OR_RETURN(p.confidence.max_mean_entropy, Number(*v, "confidence.max_mean_entropy")); }
       if (auto* v = t->get("min_tokens")) { ASSIGN_OR_RETURN(p.confidence.min_tokens, Int(*v, "confidence.min_tokens")); }
+    }
+    if (auto* n = root.get("budget")) {
+      const toml::table* t = n->as_table();
+      if (t == nullptr) return Error(n, "budget must be a table");
+      TRY(CheckKeys(*t, "[budget]", {"monthly_usd"}));
+      if (auto* v = t->get("monthly_usd")) {
+        ASSIGN_OR_RETURN(double usd, Number(*v, "budget.monthly_usd"));
+        if (usd < 0) return Error(v, "budget.monthly_usd must not be negative");
+        p.monthly_budget_usd = usd;
+      }
     }
     if (auto* n = root.get("local_models")) { ASSIGN_OR_RETURN(p.local_models, Strings(*n, "local_models")); }
     if (auto* n = root.get("detectors")) {
@@ -380,6 +390,11 @@ Result<Policy> ParsePolicy(std::string_view toml_text, std::string_view source,
     return InvalidArgumentError(os.str());
   }
   return Parser(source, backends).Parse(root);
+}
+
+std::optional<double> BudgetRemaining(const Policy& policy, double spent_this_month_usd) {
+  if (!policy.monthly_budget_usd) return std::nullopt;
+  return *policy.monthly_budget_usd - spent_this_month_usd;
 }
 
 Result<Policy> LoadPolicy(const std::string& path, const std::vector<BackendRef>& backends) {
