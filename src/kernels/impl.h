@@ -49,6 +49,14 @@ void QuantizeQ4_K(const float* x, void* dst, int64_t n);
 void QuantizeQ5_K(const float* x, void* dst, int64_t n);
 void QuantizeQ6_K(const float* x, void* dst, int64_t n);
 void QuantizeIQ4_XS(const float* x, void* dst, int64_t n);
+
+// Dot products against Q8_K that live in vecdot_ref_k.cc.
+float DotQ2_K(const void* row, const void* act, int64_t n);
+float DotQ3_K(const void* row, const void* act, int64_t n);
+float DotQ4_K(const void* row, const void* act, int64_t n);
+float DotQ5_K(const void* row, const void* act, int64_t n);
+float DotQ6_K(const void* row, const void* act, int64_t n);
+float DotIQ4_XS(const void* row, const void* act, int64_t n);
 }  // namespace ref
 
 namespace avx2 {

@@ -134,14 +134,6 @@ float DotQ8_1Act(const void* row, const void* act, int64_t n) {
 
 }  // namespace
 
-// K-quant dots live in vecdot_ref_k.cc.
-float DotQ2_K(const void* row, const void* act, int64_t n);
-float DotQ3_K(const void* row, const void* act, int64_t n);
-float DotQ4_K(const void* row, const void* act, int64_t n);
-float DotQ5_K(const void* row, const void* act, int64_t n);
-float DotQ6_K(const void* row, const void* act, int64_t n);
-float DotIQ4_XS(const void* row, const void* act, int64_t n);
-
 VecDotFn VecDot(gguf::TensorType t) {
   switch (t) {
     case T::kF32: return DotF32;
