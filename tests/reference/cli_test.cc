@@ -53,7 +53,8 @@ TEST(ReferenceCli, OutputHasTheDocumentedShape) {
 }
 
 TEST(ReferenceCli, CountsAndModesAreHonoured) {
-  const ProcessResult run = RunReference(kG3 + kPrompt + " -n 3 --top-logprobs 5 --numerics llamacpp");
+  const ProcessResult run =
+      RunReference(kG3 + kPrompt + " -n 3 --top-logprobs 5 --numerics llamacpp");
   ASSERT_EQ(run.exit_code, 0);
   const json out = json::parse(run.out, nullptr, false);
   ASSERT_EQ(out["tokens"].size(), 3u);

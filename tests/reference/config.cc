@@ -42,8 +42,9 @@ class Keys {
     if (v->IsNumeric()) return std::vector<int64_t>(n, v->integer);
     if (v->type != kGgufArray || v->array_type == kGgufString ||
         static_cast<int>(v->array.size()) != n) {
-      return InvalidArgumentError("key " + arch_ + "." + name + " must be a number or an array of " +
-                                  std::to_string(n) + " numbers");
+      return InvalidArgumentError("key " + arch_ + "." + name +
+                                  " must be a number or an array of " + std::to_string(n) +
+                                  " numbers");
     }
     std::vector<int64_t> out;
     for (const GgufValue& e : v->array) out.push_back(e.integer);
@@ -56,7 +57,9 @@ class Keys {
 };
 
 Status CheckPositive(int64_t v, const std::string& what) {
-  if (v <= 0 || v > (1 << 24)) return InvalidArgumentError(what + " out of range: " + std::to_string(v));
+  if (v <= 0 || v > (1 << 24)) {
+    return InvalidArgumentError(what + " out of range: " + std::to_string(v));
+  }
   return Status::Ok();
 }
 

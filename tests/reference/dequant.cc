@@ -203,7 +203,9 @@ void DequantIQ4_XS(const uint8_t* b, float* y) {
   const uint8_t* scales_l = b + 4;
   const uint8_t* qs = b + 8;
   for (int ib = 0; ib < 8; ++ib) {
-    const int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 15) | (((scales_h >> (2 * ib)) & 3) << 4);
+    const int low = (scales_l[ib / 2] >> (4 * (ib % 2))) & 15;
+    const int high = (scales_h >> (2 * ib)) & 3;
+    const int ls = low | (high << 4);
     const float dl = d * static_cast<float>(ls - 32);
     for (int j = 0; j < 16; ++j) {
       y[32 * ib + j] = dl * static_cast<float>(kIq4nlLevels[qs[16 * ib + j] & 15]);

@@ -84,9 +84,10 @@ CaseResult CompareCase(const std::string& file, const json& c, const char* mode,
   CaseResult res;
   const json& steps = c["steps"];
   // Ask for the whole vocabulary so that every golden top-20 id can be looked up.
-  const ProcessResult run = RunReference(kGoldenDir + file + " --prompt-tokens " + JoinIds(c["prompt_ids"]) +
-                               " -n " + std::to_string(steps.size()) +
-                               " --top-logprobs 1000000 --numerics " + mode + " 2>&1");
+  const ProcessResult run =
+      RunReference(kGoldenDir + file + " --prompt-tokens " + JoinIds(c["prompt_ids"]) + " -n " +
+                   std::to_string(steps.size()) + " --top-logprobs 1000000 --numerics " + mode +
+                   " 2>&1");
   if (run.exit_code != 0) {
     res.failure = "exit code " + std::to_string(run.exit_code) + ": " + run.out;
     return res;

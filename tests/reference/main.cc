@@ -75,7 +75,9 @@ Result<Options> ParseOptions(int argc, char** argv) {
       if (!ParseInt(v, 0, 1 << 20, &o.n_generate)) return InvalidArgumentError("bad -n " + v);
     } else if (arg == "--top-logprobs") {
       ASSIGN_OR_RETURN(std::string v, value("--top-logprobs"));
-      if (!ParseInt(v, 0, 1 << 24, &o.top_k)) return InvalidArgumentError("bad --top-logprobs " + v);
+      if (!ParseInt(v, 0, 1 << 24, &o.top_k)) {
+        return InvalidArgumentError("bad --top-logprobs " + v);
+      }
     } else if (arg == "--numerics") {
       ASSIGN_OR_RETURN(std::string v, value("--numerics"));
       if (v == "exact") {

@@ -74,7 +74,7 @@ struct Model {
   Weight per_layer_proj_norm;    // PLE [n_pl]
   std::vector<LayerWeights> layers;
   std::set<int> eog_ids;         // end-of-generation token ids (§8)
-  std::set<int> suppressed_ids;  // tokenizer.ggml.suppress_tokens: never chosen (sampler bias, §5.6)
+  std::set<int> suppressed_ids;  // tokenizer.ggml.suppress_tokens: never chosen (§5.6)
 
   const Weight& head() const { return output.present() ? output : token_embd; }
 };
