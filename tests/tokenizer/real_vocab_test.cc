@@ -17,8 +17,9 @@ namespace {
 using Ids = std::vector<int32_t>;
 
 // Encoding 100 KB must take "well under a second"; this bound only catches a lost O(n log n)
-// (quadratic behaviour takes minutes) and leaves room for a loaded 2-core machine or sanitizers.
-constexpr double kMaxSecondsPer100KB = 3.0;
+// (quadratic behaviour takes minutes) and leaves room for a loaded 2-core machine and sanitizers
+// (release: about 0.1 s; ASan+UBSan debug: about 2 s).
+constexpr double kMaxSecondsPer100KB = 10.0;
 
 Tokenizer ImportReal(HfFamily family, int64_t vocab_size = 0) {
   auto v = ImportHfTokenizer(testing::Gemma3HfDir(), family, vocab_size);
