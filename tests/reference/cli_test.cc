@@ -2,7 +2,10 @@
 // end-of-generation ids, and clear failures on bad input.
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -101,6 +104,22 @@ TEST(ReferenceCli, BadInputFailsWithAMessage) {
   r = RunReference(kG3 + " 2>&1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--prompt-tokens is required"), std::string::npos) << r.out;
+}
+
+// A hostile or damaged file never crashes the reference: every truncation point gives exit 1
+// with a message (header, metadata, tensor infos and tensor data are all cut somewhere).
+TEST(ReferenceCli, TruncatedFilesFailCleanly) {
+  std::ifstream in(kGoldenDir + "g4-moe-tiny-q4_0.gguf", std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(bytes.size(), 100000u);
+  const std::string path = testing::TempDir() + "/reference-truncated.gguf";
+  for (size_t cut : {size_t{3}, size_t{20}, size_t{1000}, size_t{30000}, bytes.size() - 1}) {
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    const ProcessResult r = RunReference(path + kPrompt + " 2>&1");
+    EXPECT_EQ(r.exit_code, 1) << "cut at " << cut << ": " << r.out;
+    EXPECT_NE(r.out.find("hearth-reference: "), std::string::npos) << r.out;
+  }
+  std::remove(path.c_str());
 }
 
 // §8: end of generation by token text plus the eos/eot keys.
