@@ -163,20 +163,25 @@ TEST(VecDotTest, FourTokenKernelsAreBitIdenticalToSingleToken) {
     if (four == nullptr) continue;
     ++covered;
     const VecDotFn one = avx2::VecDot(type);
-    for (int64_t blocks : {1, 3, 17}) {
-      const int64_t n = blocks * BlockElemsFor(type);
+    std::vector<int64_t> sizes = {BlockElemsFor(type), 3 * BlockElemsFor(type),
+                                  17 * BlockElemsFor(type)};
+    if (BlockElems(type) == 1) sizes.insert(sizes.end(), {1, 9, 23, 1003});  // scalar tails
+    for (int64_t n : sizes) {
       const auto wq = Quantize(type, Gaussian(n, 3));
       const int64_t act_bytes = RowBytes(VecDotType(type), n);
-      for (int64_t stride : {act_bytes, act_bytes + 5}) {  // packed and odd-strided rows
+      // Packed and padded rows; block rows may also start at any byte, float rows at any element.
+      const int64_t pad = BlockElems(type) == 1 ? 3 * BlockBytes(type) : 5;
+      const int64_t offset = BlockElems(type) == 1 ? BlockBytes(type) : 1;
+      for (int64_t stride : {act_bytes, act_bytes + pad}) {
         std::vector<uint8_t> acts(4 * stride + 8);
         for (int k = 0; k < 4; ++k) {
           const auto a = Activations(type, Gaussian(n, 10 + k));
-          std::memcpy(acts.data() + 1 + k * stride, a.data(), a.size());  // +1: misaligned
+          std::memcpy(acts.data() + offset + k * stride, a.data(), a.size());
         }
         float out[4];
-        four(wq.data(), acts.data() + 1, stride, n, out);
+        four(wq.data(), acts.data() + offset, stride, n, out);
         for (int k = 0; k < 4; ++k) {
-          ASSERT_EQ(out[k], one(wq.data(), acts.data() + 1 + k * stride, n))
+          ASSERT_EQ(out[k], one(wq.data(), acts.data() + offset + k * stride, n))
               << Name(type) << " n=" << n << " token " << k;
         }
       }
