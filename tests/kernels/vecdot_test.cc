@@ -187,7 +187,7 @@ TEST(VecDotTest, FourTokenKernelsAreBitIdenticalToSingleToken) {
       }
     }
   }
-  EXPECT_GE(covered, 8);  // Q8_0, Q4_0, Q5_0, IQ4_NL, MXFP4, Q4_K, Q5_K, Q6_K
+  EXPECT_GE(covered, 11);  // Q8_0, Q4_0, Q5_0, IQ4_NL, MXFP4, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_XS
 }
 
 TEST(VecDotTest, DispatchPicksSimdWhereAvailable) {

@@ -164,19 +164,42 @@ HEARTH_AVX2 inline __m256i LevelsQ5_1(const BlockQ5_1& b) {
                          _mm256_and_si256(BitsToBytes(b.qh), _mm256_set1_epi8(0x10)));
 }
 
+template <typename Block, __m256i (*Levels)(const Block&), int K>
+HEARTH_AVX2 void DotQ8_1ActN(const void* row, const void* act, int64_t stride, int64_t n,
+                             float* out) {
+  const auto* w = static_cast<const Block*>(row);
+  const auto* x0 = static_cast<const uint8_t*>(act);
+  __m256 acc[K];
+  float mins[K];
+  for (int k = 0; k < K; ++k) {
+    acc[k] = _mm256_setzero_ps();
+    mins[k] = 0.f;
+  }
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256i levels = Levels(w[i]);
+    const float dw = F16(w[i].d), mw = F16(w[i].m);
+    for (int k = 0; k < K; ++k) {
+      const BlockQ8_1& xb = reinterpret_cast<const BlockQ8_1*>(x0 + k * stride)[i];
+      const __m256 d = _mm256_set1_ps(dw * F16(xb.d));
+      const __m256i p = DotU8I8(levels, Load32(xb.qs));
+      acc[k] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[k]);
+      mins[k] += mw * F16(xb.s);
+    }
+  }
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]) + mins[k];
+}
+
 template <typename Block, __m256i (*Levels)(const Block&)>
 HEARTH_AVX2 float DotQ8_1Act(const void* row, const void* act, int64_t n) {
-  const auto* w = static_cast<const Block*>(row);
-  const auto* x = static_cast<const BlockQ8_1*>(act);
-  __m256 acc = _mm256_setzero_ps();
-  float mins = 0.f;
-  for (int64_t i = 0; i < n / kQK; ++i) {
-    const __m256 d = _mm256_set1_ps(F16(w[i].d) * F16(x[i].d));
-    const __m256i p = DotU8I8(Levels(w[i]), Load32(x[i].qs));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
-    mins += F16(w[i].m) * F16(x[i].s);
-  }
-  return Hsum(acc) + mins;
+  float out;
+  DotQ8_1ActN<Block, Levels, 1>(row, act, 0, n, &out);
+  return out;
+}
+
+template <typename Block, __m256i (*Levels)(const Block&)>
+HEARTH_AVX2 void DotQ8_1Act4(const void* row, const void* act, int64_t stride, int64_t n,
+                             float* out) {
+  DotQ8_1ActN<Block, Levels, 4>(row, act, stride, n, out);
 }
 
 }  // namespace
@@ -192,6 +215,8 @@ VecDot4Fn VecDot4(gguf::TensorType t) {
     case T::kQ5_0: return DotQ8_0Act4<Q5_0Levels>;
     case T::kIQ4_NL: return DotQ8_0Act4<IQ4_NLLevels>;
     case T::kMXFP4: return DotQ8_0Act4<MXFP4Levels>;
+    case T::kQ4_1: return DotQ8_1Act4<BlockQ4_1, LevelsQ4_1>;
+    case T::kQ5_1: return DotQ8_1Act4<BlockQ5_1, LevelsQ5_1>;
     default: return VecDot4K(t);
   }
 }

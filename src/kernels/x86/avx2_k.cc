@@ -199,23 +199,47 @@ HEARTH_AVX2 void DotQ6_K4(const void* row, const void* act, int64_t stride, int6
   DotQ6_KN<4>(row, act, stride, n, out);
 }
 
-HEARTH_AVX2 float DotIQ4_XS(const void* row, const void* act, int64_t n) {
+template <int K>
+HEARTH_AVX2 void DotIQ4_XSN(const void* row, const void* act, int64_t stride, int64_t n,
+                            float* out) {
   const auto* w = static_cast<const BlockIQ4_XS*>(row);
-  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const auto* x0 = static_cast<const uint8_t*>(act);
   const __m256i lut = LoadTable16(kIQ4NLValues);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i sumi[K];
+    for (int k = 0; k < K; ++k) sumi[k] = _mm256_setzero_si256();
     for (int ib = 0; ib < 8; ++ib) {
       const int ls = ((w[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 15) |
                      (((w[i].scales_h >> (2 * ib)) & 3) << 4);
+      const __m256i scale = _mm256_set1_epi32(ls - 32);
       const __m256i levels = _mm256_shuffle_epi8(lut, UnpackNibbles(w[i].qs + 16 * ib));
-      const __m256i p = DotI8(levels, Load32(x[i].qs + 32 * ib));
-      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(ls - 32)));
+      const __m256i abs_levels = _mm256_sign_epi8(levels, levels);
+      for (int k = 0; k < K; ++k) {
+        const int8_t* q8 = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].qs;
+        const __m256i p = DotI8Abs(abs_levels, levels, Load32(q8 + 32 * ib));
+        sumi[k] = _mm256_add_epi32(sumi[k], _mm256_mullo_epi32(p, scale));
+      }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(sumi), acc);
+    const float dw = F16(w[i].d);
+    for (int k = 0; k < K; ++k) {
+      const float dx = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].d;
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return Hsum(acc);
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]);
+}
+
+HEARTH_AVX2 float DotIQ4_XS(const void* row, const void* act, int64_t n) {
+  float out;
+  DotIQ4_XSN<1>(row, act, 0, n, &out);
+  return out;
+}
+
+HEARTH_AVX2 void DotIQ4_XS4(const void* row, const void* act, int64_t stride, int64_t n,
+                            float* out) {
+  DotIQ4_XSN<4>(row, act, stride, n, out);
 }
 
 }  // namespace
@@ -225,6 +249,7 @@ VecDot4Fn VecDot4K(gguf::TensorType t) {
     case T::kQ4_K: return DotScaleMinK4<BlockQ4_K, false>;
     case T::kQ5_K: return DotScaleMinK4<BlockQ5_K, true>;
     case T::kQ6_K: return DotQ6_K4;
+    case T::kIQ4_XS: return DotIQ4_XS4;
     default: return nullptr;
   }
 }
