@@ -84,7 +84,7 @@ int64_t EstimatePromptTokens(const json& body) {
     } else if (c->is_array()) {
       for (const json& part : *c) {
         if (!part.is_object()) continue;
-        const std::string type = part.value("type", "");
+        const std::string type = StringField(part, "type");
         if (type == "text" && part.contains("text") && part["text"].is_string()) {
           bytes += static_cast<int64_t>(part["text"].get_ref<const std::string&>().size());
         } else if (type == "image_url" || type == "image" || type == "input_image") {
@@ -112,7 +112,10 @@ Result<Features> ExtractFeatures(const json& body, const RequestMeta& meta, cons
   ASSIGN_OR_RETURN(f.texts, CollectTexts(body));
   f.api_key = meta.api_key;
   f.route = meta.route;
-  f.stream = body.is_object() && body.value("stream", false);
+  if (body.contains("stream") && !body["stream"].is_boolean() && !body["stream"].is_null()) {
+    return InvalidArgumentError("request field \"stream\" must be a boolean");
+  }
+  f.stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
 
   // Explicit label: the header, then the policy's label rules; the highest wins.
   if (const std::string* h = meta.Header(kSensitivityHeader)) {
@@ -168,7 +171,7 @@ Result<Features> ExtractFeatures(const json& body, const RequestMeta& meta, cons
   if (body.is_object() && body.contains("model") && !body["model"].is_string()) {
     return InvalidArgumentError("request field \"model\" must be a string");
   }
-  f.model = body.is_object() ? body.value("model", "") : "";
+  f.model = StringField(body, "model");
   if (f.model.empty() || f.model == "auto") {
     f.model_kind = ModelKind::kAuto;
   } else if (f.model == "local" || Contains(policy.local_models, f.model) ||

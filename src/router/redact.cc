@@ -165,7 +165,7 @@ void ChunkRestorer::Restore(json& chunk) {
   if (map_->empty() || !chunk.is_object() || !chunk.contains("choices") || !chunk["choices"].is_array()) return;
   for (json& choice : chunk["choices"]) {
     if (!choice.is_object()) continue;
-    const int index = choice.value("index", 0);
+    const int index = static_cast<int>(IntField(choice, "index", 0));
     const bool finishing = choice.contains("finish_reason") && !choice["finish_reason"].is_null();
     if (!choice.contains("delta") || !choice["delta"].is_object()) {
       if (!finishing) continue;
@@ -187,7 +187,7 @@ void ChunkRestorer::Restore(json& chunk) {
         if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
         json& fn = call["function"];
         if (!fn.contains("arguments") || !fn["arguments"].is_string()) continue;
-        StreamRestorer& r = For(index, call.value("index", 0));
+        StreamRestorer& r = For(index, static_cast<int>(IntField(call, "index", 0)));
         std::string args = r.Push(fn["arguments"].get_ref<const std::string&>());
         if (finishing) args += r.Finish();
         fn["arguments"] = args;

@@ -28,7 +28,7 @@ Result<std::vector<TextSlot>> CollectTexts(const json& body) {
                                         std::to_string(j) + "] is not an object");
           }
           auto text = part.find("text");
-          if (part.value("type", "") == "text" && text != part.end() && text->is_string()) {
+          if (StringField(part, "type") == "text" && text != part.end() && text->is_string()) {
             slots.push_back({base + "/content/" + std::to_string(j) + "/text", text->get<std::string>()});
           }
         }
@@ -64,7 +64,7 @@ Modalities DetectModalities(const json& body) {
     if (c == msg.end() || !c->is_array()) continue;
     for (const json& part : *c) {
       if (!part.is_object()) continue;
-      const std::string type = part.value("type", "");
+      const std::string type = StringField(part, "type");
       if (type == "image_url" || type == "image" || type == "input_image") m.image = true;
       if (type == "input_audio" || type == "audio_url" || type == "audio") m.audio = true;
       if (type == "input_video" || type == "video_url" || type == "video") m.video = true;
@@ -79,6 +79,18 @@ std::string ModalitiesName(const Modalities& m) {
   if (m.audio) s += "+audio";
   if (m.video) s += "+video";
   return s;
+}
+
+std::string StringField(const json& object, std::string_view key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int64_t IntField(const json& object, std::string_view key, int64_t fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
 }
 
 int64_t RequestedOutputTokens(const json& body, int64_t fallback) {

@@ -39,6 +39,11 @@ Modalities DetectModalities(const nlohmann::json& body);
 // "text", "text+image", "text+image+audio", ...
 std::string ModalitiesName(const Modalities& m);
 
+// The string at `key` of an object, or "" when absent or not a string (never throws).
+std::string StringField(const nlohmann::json& object, std::string_view key);
+// The integer at `key` of an object, or `fallback` when absent or not an integer.
+int64_t IntField(const nlohmann::json& object, std::string_view key, int64_t fallback);
+
 // max_completion_tokens, else max_tokens, else `fallback`.
 int64_t RequestedOutputTokens(const nlohmann::json& body, int64_t fallback);
 

@@ -197,6 +197,11 @@ Result<json> Router::Handle(const json& body, const RequestMeta& meta, RouteInfo
     return result.status();
   }
   backends::ChatResult& r = *result;
+  if (!r.response.is_object()) {
+    const Status s = InternalError("backend \"" + r.backend + "\" returned a response that is not a JSON object");
+    Record(route, s);
+    return s;
+  }
   route.backend = r.backend;
   route.model = r.model;
   route.prompt_tokens = r.usage.prompt_tokens > 0 ? r.usage.prompt_tokens : route.prompt_tokens;
@@ -232,7 +237,7 @@ Result<RouteInfo> Router::HandleStream(const json& body, const RequestMeta& meta
   backends::ChunkCallback relay = [&](const json& chunk) {
     json c = chunk;
     if (restorer) restorer->Restore(c);
-    if (first) {
+    if (first && c.is_object()) {
       RouteInfo early = route;
       early.latency_ms = MsSince(t0);
       c["x_route"] = early.ToJson();
