@@ -44,17 +44,16 @@ Result<ChatResult> HttpBackend::CompleteOnce(const ChatRequest& request,
   // nlohmann::json throws on type mismatches: caught here and below, where request and reply
   // shapes enter (never inside libcurl's callbacks).
   Result<WireRequest> built = InvalidArgumentError("unset");
+  HttpRequest http;
   try {
     built = BuildRequest(request.body, stream != nullptr);
+    if (!built.ok()) return built.status();
+    http.body = built->body.dump();  // the exact bytes that will leave (throws on bad UTF-8)
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError(std::string("request has an unexpected shape: ") + e.what());
   }
-  if (!built.ok()) return built.status();
   WireRequest wire = std::move(built).value();
-
-  HttpRequest http;
   http.url = wire.url;
-  http.body = wire.body.dump();  // the exact bytes that will leave
   http.headers = std::move(wire.headers);
   http.headers.emplace_back("Content-Type", "application/json");
   http.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
