@@ -3,6 +3,8 @@
 // activation converters are byte-identical to the references (llama.cpp's reference rounding,
 // §12a); weight quantization and dequantization always use the references.
 #include <array>
+#include <cstdlib>
+#include <string_view>
 
 #include "core/check.h"
 #include "kernels/impl.h"
@@ -19,7 +21,9 @@ struct VecDotTable {
 
 VecDotTable BuildTable() {
   VecDotTable table;
-  const bool avx2 = avx2::Usable();
+  // HEARTH_NO_SIMD=1 forces the scalar references (to tell kernel bugs from model bugs).
+  const char* no_simd = std::getenv("HEARTH_NO_SIMD");
+  const bool avx2 = avx2::Usable() && (no_simd == nullptr || std::string_view(no_simd) == "0");
   for (uint32_t id = 0; id < gguf::kTensorTypeCount; ++id) {
     const auto t = static_cast<TensorType>(id);
     const VecDotFn fn = avx2 ? avx2::VecDot(t) : nullptr;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <map>
 #include <vector>
 
@@ -191,8 +193,10 @@ TEST(VecDotTest, FourTokenKernelsAreBitIdenticalToSingleToken) {
 }
 
 TEST(VecDotTest, DispatchPicksSimdWhereAvailable) {
+  const char* no_simd = std::getenv("HEARTH_NO_SIMD");
+  const bool simd_on = avx2::Usable() && (no_simd == nullptr || std::string(no_simd) == "0");
   for (T type : AllWeightTypes()) {
-    const VecDotFn simd = avx2::Usable() ? avx2::VecDot(type) : nullptr;
+    const VecDotFn simd = simd_on ? avx2::VecDot(type) : nullptr;
     EXPECT_EQ(BestVecDot(type), simd != nullptr ? simd : ref::VecDot(type)) << Name(type);
     EXPECT_EQ(BestVecDot4(type), simd != nullptr ? avx2::VecDot4(type) : nullptr) << Name(type);
   }

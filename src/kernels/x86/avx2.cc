@@ -222,8 +222,11 @@ VecDot4Fn VecDot4(gguf::TensorType t) {
 }
 
 bool Usable() {
-  static const bool usable = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                             __builtin_cpu_supports("f16c");
+  static const bool usable = [] {
+    __builtin_cpu_init();  // in case this runs before the CPU model is initialised (static init)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+  }();
   return usable;
 }
 
