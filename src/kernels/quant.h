@@ -1,11 +1,15 @@
 // Tensor-type kernels: dequantization, quantization and dot products for every type the engine
-// supports (gemma-gguf-spec.md §10). These are the plain scalar references; SIMD versions live
-// beside them and are chosen in dispatch.cc, each tested against these.
+// supports (gemma-gguf-spec.md §10). Scalar references live in *_ref.cc / quant_*.cc, AVX2
+// versions in x86/; dispatch.cc picks one per type at run time (HEARTH_NO_SIMD=1 forces the
+// references), and every SIMD version is tested against its reference.
 //
 // Dot products follow llama.cpp's CPU numerics (spec §12a): the activation vector is first
 // converted to the weight type's "vec_dot type" (Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4; Q8_1 for
 // Q4_1/Q5_1; Q8_K for the K-quants and IQ4_XS; F16 for F16; BF16 for BF16; F32 for F32), then
-// integer (or F16/BF16) dot products are scaled by the block scales.
+// integer (or F16/BF16) dot products are scaled by the block scales. Activation conversion
+// rounds as llama.cpp's x86 build does (Q8_0/Q8_1: nearest-even(x·127/amax); Q8_K: the
+// reference, nearest-even(−127/max·x) clamped to 127); QuantizeRow for weights uses ggml's
+// reference quantizers (Q8_0: roundf(x/d)).
 #pragma once
 
 #include <cstddef>
