@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -48,7 +49,26 @@ struct Transfer {
   bool egress_reported = false;
   Status egress_status;
   bool sink_stopped = false;
+  bool too_large = false;
 };
+
+// libcurl's NO_PROXY list from the environment, with loopback always added: a proxy configured for
+// the internet must never see traffic meant for this machine.
+const std::string& NoProxyList() {
+  static const std::string list = [] {
+    std::string l = "127.0.0.1,localhost,::1";
+    for (const char* var : {"no_proxy", "NO_PROXY"}) {
+      const char* v = std::getenv(var);
+      if (v != nullptr && v[0] != '\0') {
+        l += ",";
+        l += v;
+        break;
+      }
+    }
+    return l;
+  }();
+  return list;
+}
 
 bool IsLoopback(const sockaddr* addr) {
   if (addr->sa_family == AF_INET) {
@@ -139,7 +159,10 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* user) {
     return n;
   }
   constexpr size_t kMaxCollected = 64u << 20;  // a reply larger than this is not a chat reply
-  if (t->response.body.size() + n > kMaxCollected) return 0;
+  if (t->response.body.size() + n > kMaxCollected) {
+    t->too_large = true;
+    return 0;
+  }
   t->response.body.append(data, n);
   return n;
 }
@@ -155,6 +178,7 @@ Status MapCurlError(CURLcode code, const Transfer& t, const char* errbuf) {
   std::string msg = RedactSecrets(where + ": " + detail, t.request->secrets);
   if (!t.egress_status.ok()) return t.egress_status.WithContext("egress refused");
   if (t.sink_stopped) return CancelledError(where + ": the receiver stopped the stream");
+  if (t.too_large) return UnavailableError(where + ": reply larger than 64 MiB");
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return DeadlineExceededError(msg);
@@ -199,6 +223,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, const EgressCo
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, NoProxyList().c_str());
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect would re-send the body elsewhere
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout_ms));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout_ms));

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "backends/adapters.h"
+#include "backends/audit_observer.h"
 #include "backends/openai_shapes.h"
 #include "ledger/audit.h"
 #include "test_util.h"
@@ -317,6 +320,64 @@ TEST(Health, ProbesTheHealthPath) {
   EXPECT_EQ(backend->Health().code(), StatusCode::kUnavailable);
   fake.Stop();
   EXPECT_EQ(backend->Health().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace hearth::backends
+
+namespace hearth::backends {
+namespace {
+
+TEST(AuditingObserver, EveryEgressIsChainedInTheAuditLog) {
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("hearth_egress_audit_" + std::to_string(::getpid()) + ".jsonl")).string();
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".head");
+  {
+    auto audit = std::move(ledger::AuditLog::Open(path)).value();
+    fakes::FakeProvider fake(fakes::Wire::kAnthropic);
+    auto backend = std::move(CreateBackend(ConfigFor(fake, "claude", "m"),
+                                           NetworkOptions{false, AuditingObserver(audit.get())})).value();
+    for (int i = 0; i < 3; ++i) {
+      ChatRequest req;
+      req.body = SimpleBody("[EMAIL_1] wrote " + std::to_string(i));
+      req.redacted_entity_types = {"EMAIL"};
+      req.request_id = "r" + std::to_string(i);
+      ASSERT_TRUE(backend->Complete(req, nullptr).ok());
+    }
+    Result<ledger::VerifyReport> report = ledger::Verify(path);
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok) << report->detail;
+    EXPECT_EQ(report->records, 3);
+    std::ifstream in(path);
+    std::string line;
+    auto received = fake.requests();
+    for (size_t i = 0; std::getline(in, line); ++i) {
+      nlohmann::json r = nlohmann::json::parse(line);
+      EXPECT_EQ(r["sha256"], ledger::Sha256Hex(received.at(i).body));
+      EXPECT_EQ(r["host"], "127.0.0.1");
+      EXPECT_EQ(r["backend"], "claude");
+      EXPECT_EQ(r["entities"], nlohmann::json::array({"EMAIL"}));
+      EXPECT_EQ(r["request_id"], "r" + std::to_string(i));
+    }
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".head");
+}
+
+TEST(AuditingObserver, UnwritableAuditLogRefusesTheSend) {
+  // /dev/full accepts the open and fails every write (ENOSPC).
+  Result<std::unique_ptr<ledger::AuditLog>> audit = ledger::AuditLog::Open("/dev/full", {false});
+  if (!audit.ok()) GTEST_SKIP() << "/dev/full unusable here: " << audit.status().ToString();
+  fakes::FakeProvider fake(fakes::Wire::kOpenAi);
+  auto backend = std::move(CreateBackend(ConfigFor(fake, "o", "m"),
+                                         NetworkOptions{false, AuditingObserver(audit->get())})).value();
+  ChatRequest req;
+  req.body = SimpleBody("unaudited bytes must not leave");
+  Result<ChatResult> r = backend->Complete(req, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
+  EXPECT_EQ(fake.AllReceivedBytes().find("unaudited bytes"), std::string::npos);
 }
 
 }  // namespace
