@@ -8,10 +8,14 @@
 //     receives placeholders only, and the client gets the originals back.
 // In both, the audit log holds exactly one record per request the recorders received, with the
 // SHA-256 of the exact body bytes, and the ledger one row per request.
+// Faults: with every cloud down, slow, rate-limited, failing, cutting streams or sending malformed
+// JSON, hard requests fall back to local (or fail cleanly once a stream has started), nothing
+// hangs, and the ledger keeps one row per request.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -72,7 +76,7 @@ class EchoEngine : public backends::Backend {
 
 class World {
  public:
-  explicit World(const Policy& policy) {
+  explicit World(const Policy& policy, int64_t timeout_ms = 5000) {
     dir_ = std::filesystem::temp_directory_path() / ("hearth_leak_" + std::to_string(getpid()) + "_" +
                                                      std::to_string(counter_++));
     std::filesystem::create_directories(dir_);
@@ -109,7 +113,7 @@ class World {
       cfg.kind = c.kind;
       cfg.url = c.fake->base_url();
       cfg.model = c.model;
-      cfg.timeout_ms = 5000;
+      cfg.timeout_ms = timeout_ms;
       auto b = backends::CreateBackend(cfg, net);
       EXPECT_TRUE(b.ok()) << b.status().ToString();
       pool_->Add(std::move(b).value(), /*max_retries=*/0);
@@ -265,6 +269,75 @@ action = "escalate"
   world.ExpectNoLeak(corpus);
   world.ExpectAuditMatchesRecorders();
   EXPECT_EQ(world.ledger_rows(), requests);
+}
+
+TEST(RouterFaultsTest, CloudFaultsFallBackToLocalAndNothingHangs) {
+  constexpr int64_t kTimeoutMs = 800;  // the cloud backends' total timeout here
+  constexpr int kSlowMs = 3000;        // the slow fake: well beyond it
+  const std::string hard =
+      "Prove step by step that the harmonic series diverges, then derive a bound on its partial "
+      "sums and analyze the asymptotic complexity in detail.";
+  const struct {
+    fakes::Fault fault;
+    const char* name;
+  } faults[] = {{fakes::Fault::kSlow, "slow"},
+                {fakes::Fault::kRateLimited, "rate_limited"},
+                {fakes::Fault::kServerError, "server_error"},
+                {fakes::Fault::kMalformedJson, "malformed_json"},
+                {fakes::Fault::kCutStream, "cut_stream"},
+                {fakes::Fault::kDown, "down"}};
+  for (const auto& fc : faults) {
+    for (bool stream : {false, true}) {
+      SCOPED_TRACE(std::string(fc.name) + (stream ? " streamed" : ""));
+      World world(DefaultPolicy(), kTimeoutMs);
+      for (fakes::FakeProvider* f : world.fakes()) {
+        f->SetSlowMs(kSlowMs);
+        f->SetRetryAfterSeconds(1);
+        f->SetChunkChars(4);
+        f->SetFault(fc.fault);
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      int64_t requests = 0;
+      for (int i = 0; i < 4; ++i) {  // later requests meet the breaker, not the fault
+        json body = Body("auto", hard, stream);
+        if (!stream) {
+          RouteInfo route;
+          auto r = world.router().Handle(body, {}, &route);
+          ++requests;
+          ASSERT_TRUE(r.ok()) << r.status().ToString();
+          EXPECT_EQ((*r)["x_route"]["tier"], "device");
+          EXPECT_FALSE((*r)["x_route"]["fallback"].is_null());
+          EXPECT_EQ((*r)["choices"][0]["message"]["content"], "Echo: " + hard);
+        } else {
+          std::string text;
+          int chunks = 0;
+          auto r = world.router().HandleStream(body, {}, [&](const json& c) {
+            ++chunks;
+            if (!c["choices"].empty() && c["choices"][0]["delta"].contains("content")) {
+              text += c["choices"][0]["delta"]["content"].get<std::string>();
+            }
+            return true;
+          });
+          ++requests;
+          if (r.ok()) {
+            EXPECT_EQ(r->tier, Tier::kDevice);
+            EXPECT_FALSE(r->fallback.empty());
+            EXPECT_EQ(text, "Echo: " + hard);
+          } else {
+            // Only a stream already under way may fail (the client holds part of a cloud
+            // answer, so the router cannot start over locally), and it fails cleanly.
+            EXPECT_GT(chunks, 0) << r.status().ToString();
+            EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+          }
+        }
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      EXPECT_LT(seconds, 4 * (kTimeoutMs / 1000.0) + 5.0) << "something waited too long";
+      EXPECT_EQ(world.ledger_rows(), requests);
+      world.ExpectAuditMatchesRecorders();
+    }
+  }
 }
 
 }  // namespace
