@@ -46,12 +46,10 @@ std::vector<float> PerRowDots(const Matrix& w, int64_t r0, int64_t r1, const std
 }
 
 TEST(MatMulTest, EqualsPerRowVecDot) {
-  const std::vector<T> types = {T::kQ4_0, T::kQ8_0, T::kQ4_K, T::kQ6_K, T::kF16, T::kF32,
-                                T::kQ5_1, T::kIQ4_XS, T::kMXFP4};
   for (int threads = 1; threads <= 3; ++threads) {
     ThreadPool pool(threads);
     Workspace ws;
-    for (T type : types) {
+    for (T type : testing::AllWeightTypes()) {
       const int64_t cols = 512, rows = 37;  // rows not a multiple of the chunk size
       auto tm = MakeMatrix(type, rows, cols, 5);
       for (int64_t n_tok = 1; n_tok <= 9; ++n_tok) {

@@ -19,60 +19,107 @@ HEARTH_AVX2 inline __m256i ScalePair(int lo, int hi) {
                                  _mm_set1_epi16(static_cast<int16_t>(hi)), 1);
 }
 
-HEARTH_AVX2 float DotQ2_K(const void* row, const void* act, int64_t n) {
+// Q2_K against K activation rows at act + k·stride (as the other K-token kernels: weights
+// unpacked once, per-token operations those of K = 1).
+template <int K>
+HEARTH_AVX2 void DotQ2_KN(const void* row, const void* act, int64_t stride, int64_t n,
+                          float* out) {
   const auto* w = static_cast<const BlockQ2_K*>(row);
-  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const auto* x0 = static_cast<const uint8_t*>(act);
   const __m256i m3 = _mm256_set1_epi8(3);
-  __m256 acc = _mm256_setzero_ps();
-  float mins = 0.f;
+  __m256 acc[K];
+  float mins[K];
+  for (int k = 0; k < K; ++k) {
+    acc[k] = _mm256_setzero_ps();
+    mins[k] = 0.f;
+  }
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const uint8_t* sc = w[i].scales;
-    int summs = 0;
-    for (int j = 0; j < 16; ++j) summs += x[i].bsums[j] * (sc[j] >> 4);
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i sumi[K];
+    for (int k = 0; k < K; ++k) sumi[k] = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
       const __m256i q = Load32(w[i].qs + 32 * half);
-      for (int k = 0; k < 4; ++k) {
-        const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
-        const __m256i p = _mm256_maddubs_epi16(q2, Load32(x[i].qs + 128 * half + 32 * k));
-        const int s = 8 * half + 2 * k;
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, ScalePair(sc[s] & 15, sc[s + 1] & 15)));
+      for (int r = 0; r < 4; ++r) {
+        const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * r), m3);
+        const int s = 8 * half + 2 * r;
+        const __m256i scales = ScalePair(sc[s] & 15, sc[s + 1] & 15);
+        for (int k = 0; k < K; ++k) {
+          const int8_t* q8 = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].qs;
+          const __m256i p = _mm256_maddubs_epi16(q2, Load32(q8 + 128 * half + 32 * r));
+          sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p, scales));
+        }
       }
     }
-    const float dx = x[i].d;
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * F16(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
-    mins += dx * F16(w[i].dmin) * static_cast<float>(summs);
+    const float dw = F16(w[i].d), dminw = F16(w[i].dmin);
+    for (int k = 0; k < K; ++k) {
+      const BlockQ8_K& xb = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i];
+      int summs = 0;
+      for (int j = 0; j < 16; ++j) summs += xb.bsums[j] * (sc[j] >> 4);
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(xb.d * dw), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+      mins[k] += xb.d * dminw * static_cast<float>(summs);
+    }
   }
-  return Hsum(acc) - mins;
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]) - mins[k];
 }
 
-HEARTH_AVX2 float DotQ3_K(const void* row, const void* act, int64_t n) {
+template <int K>
+HEARTH_AVX2 void DotQ3_KN(const void* row, const void* act, int64_t stride, int64_t n,
+                          float* out) {
   const auto* w = static_cast<const BlockQ3_K*>(row);
-  const auto* x = static_cast<const BlockQ8_K*>(act);
+  const auto* x0 = static_cast<const uint8_t*>(act);
   const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     int8_t sc[16];
     UnpackScalesQ3K(w[i].scales, sc);
     const __m256i hm = Load32(w[i].hmask);
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i sumi[K];
+    for (int k = 0; k < K; ++k) sumi[k] = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
       const __m256i q = Load32(w[i].qs + 32 * half);
-      for (int k = 0; k < 4; ++k) {
-        const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * half + k)));
+      for (int r = 0; r < 4; ++r) {
+        const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * half + r)));
         const __m256i has_high = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
         const __m256i minus = _mm256_andnot_si256(has_high, four);  // 4 where the bit is clear
-        const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
-        const __m256i q8 = Load32(x[i].qs + 128 * half + 32 * k);
-        const __m256i p =
-            _mm256_sub_epi16(_mm256_maddubs_epi16(q2, q8), _mm256_maddubs_epi16(minus, q8));
-        const int s = 8 * half + 2 * k;
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, ScalePair(sc[s], sc[s + 1])));
+        const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * r), m3);
+        const int s = 8 * half + 2 * r;
+        const __m256i scales = ScalePair(sc[s], sc[s + 1]);
+        for (int k = 0; k < K; ++k) {
+          const int8_t* q8p = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].qs;
+          const __m256i q8 = Load32(q8p + 128 * half + 32 * r);
+          const __m256i p =
+              _mm256_sub_epi16(_mm256_maddubs_epi16(q2, q8), _mm256_maddubs_epi16(minus, q8));
+          sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p, scales));
+        }
       }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(F16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(sumi), acc);
+    const float dw = F16(w[i].d);
+    for (int k = 0; k < K; ++k) {
+      const float dx = reinterpret_cast<const BlockQ8_K*>(x0 + k * stride)[i].d;
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return Hsum(acc);
+  for (int k = 0; k < K; ++k) out[k] = Hsum(acc[k]);
+}
+
+HEARTH_AVX2 float DotQ2_K(const void* row, const void* act, int64_t n) {
+  float out;
+  DotQ2_KN<1>(row, act, 0, n, &out);
+  return out;
+}
+HEARTH_AVX2 void DotQ2_K4(const void* row, const void* act, int64_t stride, int64_t n,
+                          float* out) {
+  DotQ2_KN<4>(row, act, stride, n, out);
+}
+HEARTH_AVX2 float DotQ3_K(const void* row, const void* act, int64_t n) {
+  float out;
+  DotQ3_KN<1>(row, act, 0, n, &out);
+  return out;
+}
+HEARTH_AVX2 void DotQ3_K4(const void* row, const void* act, int64_t stride, int64_t n,
+                          float* out) {
+  DotQ3_KN<4>(row, act, stride, n, out);
 }
 
 // Q4_K and Q5_K (kHasHigh) against K activation rows at act + k·stride. The weight nibbles and
@@ -246,6 +293,8 @@ HEARTH_AVX2 void DotIQ4_XS4(const void* row, const void* act, int64_t stride, in
 
 VecDot4Fn VecDot4K(gguf::TensorType t) {
   switch (t) {
+    case T::kQ2_K: return DotQ2_K4;
+    case T::kQ3_K: return DotQ3_K4;
     case T::kQ4_K: return DotScaleMinK4<BlockQ4_K, false>;
     case T::kQ5_K: return DotScaleMinK4<BlockQ5_K, true>;
     case T::kQ6_K: return DotQ6_K4;
