@@ -149,6 +149,7 @@ TEST(RealGemma3, SpmAndBpePathsAgreeOnRandomText) {
 
 TEST(HfImport, BadFilesAreErrorsNamingTheFile) {
   const std::string dir = std::string(HEARTH_BINARY_DIR) + "/tokenizer_import_test";
+  std::filesystem::remove_all(dir);  // hermetic: no files left from an earlier run
   std::filesystem::create_directories(dir);
   auto write = [&](const std::string& name, const std::string& body) {
     std::ofstream(dir + "/" + name, std::ios::binary) << body;
