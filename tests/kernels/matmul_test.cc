@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include "kernels/quant.h"
+#include "alloc_counter.h"
 #include "test_util.h"
 
 namespace hearth::kernels {
@@ -83,6 +85,27 @@ TEST(MatMulTest, LargeMatrixManyThreads) {
   std::vector<float> y(2 * 300);
   MatMul(tm.m, x.data(), 2, y.data(), pool, ws);
   EXPECT_EQ(y, PerRowDots(tm.m, 0, 300, x, 2));
+}
+
+TEST(MatMulTest, NoAllocationOnceTheWorkspaceHasGrown) {
+  // One thread: ThreadPool::ParallelFor then calls straight through (its multi-thread path builds
+  // a std::function of its own, outside kernels/).
+  ThreadPool pool(1);
+  Workspace ws;
+  for (T type : {T::kQ4_0, T::kQ4_K, T::kF16}) {
+    auto tm = MakeMatrix(type, 40, 512, 3);
+    const auto x = Gaussian(8 * 512, 4);
+    std::vector<float> y(8 * 40);
+    MatMul(tm.m, x.data(), 8, y.data(), pool, ws);  // grows the workspace
+    const int64_t before = testing::AllocationCount();
+    MatMul(tm.m, x.data(), 8, y.data(), pool, ws);
+    MatMul(tm.m, x.data(), 5, y.data(), pool, ws);
+    MatMulRows(tm.m, 3, 20, x.data(), 2, y.data(), pool, ws);
+    EXPECT_EQ(testing::AllocationCount(), before) << Name(type);
+  }
+  const int64_t before = testing::AllocationCount();
+  auto counted = std::make_unique<int>(1);  // the counter does see allocations
+  EXPECT_EQ(testing::AllocationCount(), before + 1);
 }
 
 TEST(MatMulTest, WorkspaceDoesNotGrowOnceLargeEnough) {
