@@ -34,4 +34,15 @@ Result<std::unique_ptr<Backend>> CreateBackend(const BackendConfig& config,
   return InternalError("unknown backend kind");
 }
 
+Result<std::unique_ptr<Pool>> BuildPool(const BackendsConfig& config, const NetworkOptions& options,
+                                        PoolOptions pool_options) {
+  auto pool = std::make_unique<Pool>(pool_options);
+  if (options.offline || config.offline) return pool;
+  for (const BackendConfig& c : config.backends) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(c, options));
+    pool->Add(std::move(backend), c.max_retries);
+  }
+  return pool;
+}
+
 }  // namespace hearth::backends

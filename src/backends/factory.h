@@ -7,6 +7,7 @@
 
 #include "backends/backend.h"
 #include "backends/config.h"
+#include "backends/pool.h"
 #include "core/status.h"
 
 namespace hearth::backends {
@@ -21,5 +22,11 @@ struct NetworkOptions {
 // value).
 Result<std::unique_ptr<Backend>> CreateBackend(const BackendConfig& config,
                                                const NetworkOptions& options);
+
+// A pool holding every backend of `config` (each with its max_retries). In offline mode no
+// backend is created and the pool is empty: the device tier (added by the caller) is all there is.
+// Fails, naming the backend, when one cannot be created (for example its key variable is unset).
+Result<std::unique_ptr<Pool>> BuildPool(const BackendsConfig& config, const NetworkOptions& options,
+                                        PoolOptions pool_options = {});
 
 }  // namespace hearth::backends

@@ -29,6 +29,7 @@ struct FakeProvider::State {
   int64_t completion_tokens = 7;
   int slow_ms = 3000;
   int retry_after_s = 1;
+  std::vector<std::string> raw_stream;
   std::atomic<bool> stopping{false};
 
   // The fault for this request (consumes one of `fault_count`).
@@ -289,8 +290,13 @@ void Handle(FakeProvider::State& st, const httplib::Request& req, httplib::Respo
     res.set_content(full, "application/json");
     return;
   }
+  std::vector<std::string> raw;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    raw = st.raw_stream;
+  }
   auto events = std::make_shared<std::vector<std::string>>(
-      StreamEvents(st.wire, model, reply_text, chunk_chars, p, c, include_usage));
+      !raw.empty() ? raw : StreamEvents(st.wire, model, reply_text, chunk_chars, p, c, include_usage));
   if (fault == Fault::kMalformedJson) {
     (*events)[events->size() / 2] = "data: {\"choices\": [{\"delta\": {\"content\": \"x\"\n\n";
   }
@@ -382,6 +388,11 @@ void FakeProvider::SetSlowMs(int ms) {
 void FakeProvider::SetRetryAfterSeconds(int seconds) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->retry_after_s = seconds;
+}
+
+void FakeProvider::SetRawStream(std::vector<std::string> pieces) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->raw_stream = std::move(pieces);
 }
 
 std::vector<RecordedRequest> FakeProvider::requests() const {

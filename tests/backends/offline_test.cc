@@ -14,6 +14,7 @@
 
 #include "backends/config.h"
 #include "backends/http_client.h"
+#include "backends/pool.h"
 #include "test_util.h"
 
 namespace hearth::backends {
@@ -151,6 +152,39 @@ TEST(SocketCounter, SeesANonLoopbackAttempt) {
               r.status().code() == StatusCode::kDeadlineExceeded) << r.status().ToString();
   EXPECT_EQ(GetSocketCounts().non_loopback, before.non_loopback + 1);
   EXPECT_TRUE(log.records().empty()) << "no connection, so no bytes left and nothing is audited";
+}
+
+}  // namespace
+}  // namespace hearth::backends
+
+namespace hearth::backends {
+namespace {
+
+TEST(Offline, BuildPoolCreatesNothing) {
+  SocketCounts before = GetSocketCounts();
+  BackendsConfig config = std::move(ParseBackendsConfig(kCloudConfig, "offline.toml")).value();
+  EgressLog log;
+  Result<std::unique_ptr<Pool>> pool = BuildPool(config, NetworkOptions{true, log.observer()});
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  EXPECT_TRUE((*pool)->States().empty());
+  EXPECT_FALSE((*pool)->HasTier(Tier::kCloud));
+  EXPECT_EQ(GetSocketCounts().loopback, before.loopback);
+  EXPECT_EQ(GetSocketCounts().non_loopback, before.non_loopback);
+}
+
+TEST(BuildPool, OnlineCreatesEveryBackendWithItsRetries) {
+  BackendsConfig config = std::move(ParseBackendsConfig(kCloudConfig, "c.toml")).value();
+  config.offline = false;
+  EgressLog log;
+  Result<std::unique_ptr<Pool>> pool = BuildPool(config, NetworkOptions{false, log.observer()});
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  EXPECT_EQ((*pool)->States().size(), 4u);
+  EXPECT_TRUE((*pool)->HasTier(Tier::kPrivate));
+  config.backends[0].api_key_env = "HEARTH_TEST_SURELY_UNSET";
+  unsetenv("HEARTH_TEST_SURELY_UNSET");
+  Result<std::unique_ptr<Pool>> bad = BuildPool(config, NetworkOptions{false, log.observer()});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("HEARTH_TEST_SURELY_UNSET"), std::string::npos);
 }
 
 }  // namespace
