@@ -27,7 +27,7 @@ struct DifficultyReport {
   std::vector<DifficultySignal> signals;  // the non-zero contributions
 };
 
-// Scores the concatenated user texts of a request. `prompt_tokens` is the token estimate of the
+// Scores the concatenated user texts of a request (system and assistant texts are not read). `prompt_tokens` is the token estimate of the
 // whole prompt (length is scored on it).
 DifficultyReport ScoreDifficulty(std::string_view text, int64_t prompt_tokens);
 

@@ -2,11 +2,44 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
 namespace hearth::router {
 
 using nlohmann::json;
+
+Result<ExplainInput> ParseExplainInput(std::string_view json_text, std::string_view source) {
+  const json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgumentError(std::string(source) + ": not valid JSON");
+  if (!j.is_object()) return InvalidArgumentError(std::string(source) + ": expected a JSON object");
+  ExplainInput in;
+  if (!j.contains("body")) {
+    in.body = j;
+    return in;
+  }
+  in.body = j["body"];
+  if (auto h = j.find("headers"); h != j.end()) {
+    if (!h->is_object()) return InvalidArgumentError(std::string(source) + ": \"headers\" must be an object");
+    for (const auto& [name, value] : h->items()) {
+      if (!value.is_string()) {
+        return InvalidArgumentError(std::string(source) + ": header \"" + name + "\" must be a string");
+      }
+      in.meta.SetHeader(name, value.get<std::string>());
+    }
+  }
+  if (j.contains("api_key")) in.meta.api_key = StringField(j, "api_key");
+  if (j.contains("route")) in.meta.route = StringField(j, "route");
+  return in;
+}
+
+Result<ExplainInput> LoadExplainInput(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFoundError("request file " + path + ": cannot open");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ParseExplainInput(ss.str(), path);
+}
 
 Result<Plan> ExplainRequest(const json& body, const RequestMeta& meta, const Environment& env,
                             const Policy& policy) {

@@ -18,6 +18,17 @@
 
 namespace hearth::router {
 
+// What `route explain` reads from request.json: either a bare chat-completions body, or
+//   {"body": {...}, "headers": {"X-Hearth-Sensitivity": "confidential"}, "api_key": "...",
+//    "route": "/v1/chat/completions"}
+struct ExplainInput {
+  nlohmann::json body;
+  RequestMeta meta;
+};
+// Parses that JSON text without exceptions; errors name the source and what is wrong.
+Result<ExplainInput> ParseExplainInput(std::string_view json_text, std::string_view source);
+Result<ExplainInput> LoadExplainInput(const std::string& path);
+
 // Plans `body` under `policy` in `env` (backends as configured, all assumed available unless
 // the caller says otherwise).
 Result<Plan> ExplainRequest(const nlohmann::json& body, const RequestMeta& meta,

@@ -134,7 +134,7 @@ Result<Features> ExtractFeatures(const json& body, const RequestMeta& meta, cons
   }
 
   // Detected sensitivity.
-  std::string all_text;
+  std::string user_text;
   for (size_t i = 0; i < f.texts.size(); ++i) {
     for (Finding& finding : detector.Scan(f.texts[i].text)) {
       const Sensitivity level =
@@ -143,8 +143,11 @@ Result<Features> ExtractFeatures(const json& body, const RequestMeta& meta, cons
       ++f.entity_counts[finding.type];
       f.findings.push_back({i, std::move(finding)});
     }
-    all_text += f.texts[i].text;
-    all_text += '\n';
+    // Difficulty reads what the user asked, not system boilerplate ("think step by step").
+    if (f.texts[i].role == "user") {
+      user_text += f.texts[i].text;
+      user_text += '\n';
+    }
   }
 
   f.modalities = DetectModalities(body);
@@ -152,7 +155,7 @@ Result<Features> ExtractFeatures(const json& body, const RequestMeta& meta, cons
   f.output_tokens = RequestedOutputTokens(body, env.default_output_tokens);
   f.local_context_tokens = env.local_context_tokens;
   f.context_fits = f.prompt_tokens + f.output_tokens <= env.local_context_tokens;
-  f.difficulty = ScoreDifficulty(all_text, f.prompt_tokens);
+  f.difficulty = ScoreDifficulty(user_text, f.prompt_tokens);
 
   if (const std::string* h = meta.Header(kLatencyBudgetHeader)) {
     int64_t ms = 0;

@@ -17,9 +17,10 @@ Result<std::vector<TextSlot>> CollectTexts(const json& body) {
     const json& m = (*it)[i];
     const std::string base = "/messages/" + std::to_string(i);
     if (!m.is_object()) return InvalidArgumentError("messages[" + std::to_string(i) + "] is not an object");
+    const std::string role = StringField(m, "role");
     if (auto c = m.find("content"); c != m.end()) {
       if (c->is_string()) {
-        slots.push_back({base + "/content", c->get<std::string>()});
+        slots.push_back({base + "/content", c->get<std::string>(), role});
       } else if (c->is_array()) {
         for (size_t j = 0; j < c->size(); ++j) {
           const json& part = (*c)[j];
@@ -29,7 +30,7 @@ Result<std::vector<TextSlot>> CollectTexts(const json& body) {
           }
           auto text = part.find("text");
           if (StringField(part, "type") == "text" && text != part.end() && text->is_string()) {
-            slots.push_back({base + "/content/" + std::to_string(j) + "/text", text->get<std::string>()});
+            slots.push_back({base + "/content/" + std::to_string(j) + "/text", text->get<std::string>(), role});
           }
         }
       } else if (!c->is_null()) {
@@ -46,7 +47,7 @@ Result<std::vector<TextSlot>> CollectTexts(const json& body) {
         auto args = fn->find("arguments");
         if (args != fn->end() && args->is_string()) {
           slots.push_back({base + "/tool_calls/" + std::to_string(k) + "/function/arguments",
-                           args->get<std::string>()});
+                           args->get<std::string>(), role});
         }
       }
     }

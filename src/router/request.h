@@ -23,6 +23,7 @@ namespace hearth::router {
 struct TextSlot {
   std::string pointer;  // JSON pointer into the request body
   std::string text;     // the string at that pointer
+  std::string role;     // the message's role ("user", "system", "assistant", "tool", ...)
 };
 
 // Every user- or assistant-written text of the request, in message order. Fails

@@ -213,6 +213,35 @@ TEST(RouterFlowTest, ExplainSendsNothing) {
   EXPECT_EQ(j["features"].dump().find("jane.doe"), std::string::npos);
 }
 
+TEST(RouterFlowTest, ExplainInputForms) {
+  auto bare = ParseExplainInput(R"({"model":"auto","messages":[{"role":"user","content":"hi"}]})", "a.json");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->body["model"], "auto");
+  auto wrapped = ParseExplainInput(
+      R"({"body":{"messages":[]},"headers":{"X-Hearth-Sensitivity":"restricted"},"api_key":"k"})", "b.json");
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(*wrapped->meta.Header("x-hearth-sensitivity"), "restricted");
+  EXPECT_EQ(wrapped->meta.api_key, "k");
+  auto broken = ParseExplainInput("{\"body\": ", "c.json");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().message(), "c.json: not valid JSON");
+  EXPECT_FALSE(ParseExplainInput(R"({"body":{},"headers":{"a":1}})", "d.json").ok());
+  EXPECT_EQ(LoadExplainInput("/nonexistent/request.json").status().code(), StatusCode::kNotFound);
+}
+
+TEST(RouterFlowTest, SystemPromptDoesNotMakeEverythingHard) {
+  Environment env;
+  env.backends = {{"openai", Tier::kCloud, "gpt-4o", true, 0}};
+  json body = {{"model", "auto"},
+               {"messages", {{{"role", "system"}, {"content", "Think step by step. Analyze carefully, in detail, "
+                                                                 "and justify every claim rigorously."}},
+                             {{"role", "user"}, {"content", "What is the capital of Peru?"}}}}};
+  auto plan = ExplainRequest(body, {}, env, DefaultPolicy());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_LT(plan->features.difficulty.score, DefaultPolicy().difficulty_threshold);
+  EXPECT_EQ(plan->decision.tier, Tier::kDevice);
+}
+
 TEST(RouterFlowTest, DecisionTimeIsMeasured) {
   Fixture fx(DefaultPolicyToml().data());
   const std::string texts[] = {kPii, "What is the capital of France?",
