@@ -116,6 +116,8 @@ Result<ChatResult> HttpBackend::CompleteOnce(const ChatRequest& request,
         stream_status = translator->OnEvent(event, emit);
       } catch (const nlohmann::json::exception& e) {
         stream_status = UnavailableError(std::string("stream event has an unexpected shape: ") + e.what());
+      } catch (const std::exception& e) {  // from the client's chunk callback
+        stream_status = InternalError(std::string("stream handling threw: ") + e.what());
       }
       return stream_status.ok();
     };

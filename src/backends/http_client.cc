@@ -105,8 +105,15 @@ size_t ReadBody(char* buffer, size_t size, size_t nitems, void* user) {
     record.redacted_entity_types = t->context->redacted_entity_types;
     record.bytes = static_cast<int64_t>(t->request->body.size());
     record.request_id = t->context->request_id;
-    t->egress_status = *t->egress ? (*t->egress)(record)
-                                  : FailedPreconditionError("no egress observer installed");
+    // Exceptions must not cross libcurl's C frames: an observer that throws refuses the send.
+    try {
+      t->egress_status = *t->egress ? (*t->egress)(record)
+                                    : FailedPreconditionError("no egress observer installed");
+    } catch (const std::exception& e) {
+      t->egress_status = InternalError(std::string("egress observer threw: ") + e.what());
+    } catch (...) {
+      t->egress_status = InternalError("egress observer threw");
+    }
   }
   if (!t->egress_status.ok()) return CURL_READFUNC_ABORT;
   const std::string& body = t->request->body;
@@ -152,7 +159,13 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* user) {
   const std::string& want = t->request->stream_content_type;
   if (t->sink != nullptr && code >= 200 && code < 300 &&
       (want.empty() || want == t->response.content_type)) {
-    if (!(*t->sink)(std::string_view(data, n))) {
+    bool keep_going = false;
+    try {
+      keep_going = (*t->sink)(std::string_view(data, n));
+    } catch (...) {  // never across libcurl's C frames; the sink's owner records its own error
+      keep_going = false;
+    }
+    if (!keep_going) {
       t->sink_stopped = true;
       return 0;  // aborts with CURLE_WRITE_ERROR
     }

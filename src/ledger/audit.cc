@@ -180,9 +180,14 @@ Status AuditLog::Append(const AuditRecord& record) {
                {"bytes", record.bytes},
                {"request_id", record.request_id},
                {"prev", last_hash_}};
-  std::string hash = ChainHash(line);
-  line["hash"] = hash;
-  std::string text = line.dump() + "\n";
+  std::string hash, text;
+  try {  // dump() throws on invalid UTF-8 in a caller-supplied field
+    hash = ChainHash(line);
+    line["hash"] = hash;
+    text = line.dump() + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("audit record is not valid UTF-8: ") + e.what());
+  }
   TRY(WriteAll(fd_, text));
   if (options_.fsync_each && ::fsync(fd_) != 0) return DataLossError(Errno("fsync " + path_));
   ++seq_;

@@ -193,7 +193,12 @@ Status Ledger::Record(const Entry& entry) {
                                    e.prompt_tokens, e.completion_tokens).value_or(0);
     }
   }
-  std::string redactions = json(e.redactions).dump();
+  std::string redactions;
+  try {  // dump() throws on invalid UTF-8 in an entity type name
+    redactions = json(e.redactions).dump();
+  } catch (const nlohmann::json::exception& ex) {
+    return InvalidArgumentError(std::string("ledger entry redaction types: ") + ex.what());
+  }
   std::lock_guard<std::mutex> lock(mu_);
   Stmt st(db_,
           "INSERT INTO requests(time_ms, request_id, tier, backend, model, rule, redactions, "

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "backends/adapters.h"
 #include "backends/audit_observer.h"
@@ -378,6 +379,67 @@ TEST(AuditingObserver, UnwritableAuditLogRefusesTheSend) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
   EXPECT_EQ(fake.AllReceivedBytes().find("unaudited bytes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth::backends
+
+namespace hearth::backends {
+namespace {
+
+TEST(Egress, ThrowingObserverRefusesTheSendWithoutCrashing) {
+  fakes::FakeProvider fake(fakes::Wire::kOpenAi);
+  EgressObserver throwing = [](const EgressRecord&) -> Status { throw std::runtime_error("boom"); };
+  auto backend = std::move(CreateBackend(ConfigFor(fake, "o", "m"), NetworkOptions{false, throwing})).value();
+  ChatRequest req;
+  req.body = SimpleBody("never sent");
+  Result<ChatResult> r = backend->Complete(req, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(fake.AllReceivedBytes().find("never sent"), std::string::npos);
+}
+
+TEST(Streaming, ThrowingChunkCallbackFailsCleanly) {
+  fakes::FakeProvider fake(fakes::Wire::kOpenAi);
+  EgressLog log;
+  auto backend = std::move(CreateBackend(ConfigFor(fake, "o", "m"), NetworkOptions{false, log.observer()})).value();
+  ChatRequest req;
+  req.body = SimpleBody("x");
+  ChunkCallback cb = [](const nlohmann::json&) -> bool { throw std::runtime_error("client bug"); };
+  Result<ChatResult> r = backend->Complete(req, &cb);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal) << r.status().ToString();
+}
+
+TEST(Concurrency, ManyThreadsShareOneBackend) {
+  fakes::FakeProvider fake(fakes::Wire::kGemini);
+  EgressLog log;
+  auto backend = std::move(CreateBackend(ConfigFor(fake, "g", "m"), NetworkOptions{false, log.observer()})).value();
+  constexpr int kThreads = 6, kEach = 5;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        ChatRequest req;
+        std::string text = "t" + std::to_string(t) + "i" + std::to_string(i);
+        req.body = SimpleBody(text);
+        std::string streamed;
+        ChunkCallback cb = [&](const nlohmann::json& c) {
+          if (!c["choices"].empty()) streamed += c["choices"][0]["delta"].value("content", "");
+          return true;
+        };
+        Result<ChatResult> r = backend->Complete(req, i % 2 ? &cb : nullptr);
+        if (r.ok() && r->response["choices"][0]["message"]["content"] == "Echo: " + text &&
+            (i % 2 == 0 || streamed == "Echo: " + text)) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  EXPECT_EQ(log.records().size(), static_cast<size_t>(kThreads * kEach));
 }
 
 }  // namespace

@@ -188,3 +188,23 @@ TEST_F(AuditTest, MissingLogIsNotFound) {
 
 }  // namespace
 }  // namespace hearth::ledger
+
+namespace hearth::ledger {
+namespace {
+
+TEST_F(AuditTest, InvalidUtf8FieldIsAnErrorNotACrash) {
+  auto log = std::move(AuditLog::Open(path_)).value();
+  AuditRecord r;
+  r.request_id = "bad \xC3";
+  Status s = log->Append(r);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  r.request_id = "good";
+  EXPECT_TRUE(log->Append(r).ok());
+  Result<VerifyReport> report = Verify(path_);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->detail;
+  EXPECT_EQ(report->records, 1);
+}
+
+}  // namespace
+}  // namespace hearth::ledger
