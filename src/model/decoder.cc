@@ -13,7 +13,14 @@ namespace hearth::model {
 
 using kernels::MatMul;
 
-ForwardState::ForwardState(const Config& c, int64_t b) : max_batch(b) {
+namespace {
+
+// Element counts of every ForwardState buffer, so construction and planning agree.
+struct StateSizes {
+  int64_t x, q, kv, ff, rope, ple, router, moe_x, moe_y, moe_k;
+};
+
+StateSizes Sizes(const Config& c, int64_t b) {
   int64_t q_w = 0, kv_w = 0, ff = 0;
   for (const auto& l : c.layers) {
     q_w = std::max<int64_t>(q_w, int64_t{l.n_head} * l.head_dim);
@@ -21,34 +28,55 @@ ForwardState::ForwardState(const Config& c, int64_t b) : max_batch(b) {
     ff = std::max<int64_t>(ff, l.n_ff);
   }
   ff = std::max<int64_t>(ff, 2 * int64_t{c.n_ff_exp});
-  const int64_t e = c.n_embd;
-  x.resize(b * e);
-  xn.resize(b * e);
-  h.resize(b * e);
-  q.resize(b * q_w);
-  k.resize(b * kv_w);
-  v.resize(b * kv_w);
-  attn.resize(b * q_w);
-  gate.resize(b * ff);
-  up.resize(b * ff);
-  f.resize(b * e);
-  f2.resize(b * e);
-  rope_cs.resize(b * std::max(c.max_head_dim(), 2));
+  StateSizes s{};
+  s.x = b * c.n_embd;
+  s.q = b * q_w;
+  s.kv = b * kv_w;
+  s.ff = b * ff;
+  s.rope = b * std::max(c.max_head_dim(), 2);
+  s.ple = c.n_pl > 0 ? b * c.n_pl * c.n_layer : 0;
+  if (c.n_expert > 0) {
+    s.router = b * c.n_expert;
+    s.moe_x = b * c.n_embd;
+    s.moe_y = b * c.n_expert_used * c.n_embd;
+    s.moe_k = b * c.n_expert_used;
+  }
+  return s;
+}
+
+}  // namespace
+
+int64_t ForwardState::PlanBytes(const Config& c, int64_t b) {
+  const StateSizes s = Sizes(c, b);
+  return 4 * (5 * s.x + 2 * s.q + 2 * s.kv + 2 * s.ff + s.rope + 2 * b + 2 * s.ple + s.router +
+              s.moe_x + s.moe_y + 2 * s.moe_k);
+}
+
+ForwardState::ForwardState(const Config& c, int64_t b) : max_batch(b) {
+  const StateSizes s = Sizes(c, b);
+  x.resize(s.x);
+  xn.resize(s.x);
+  h.resize(s.x);
+  f.resize(s.x);
+  f2.resize(s.x);
+  q.resize(s.q);
+  attn.resize(s.q);
+  k.resize(s.kv);
+  v.resize(s.kv);
+  gate.resize(s.ff);
+  up.resize(s.ff);
+  rope_cs.resize(s.rope);
   pos.resize(b);
   limit.resize(b);
-  if (c.n_pl > 0) {
-    ple.resize(b * c.n_pl * c.n_layer);
-    ple_tmp.resize(b * c.n_pl * c.n_layer);
-  }
-  if (c.n_expert > 0) {
-    router.resize(b * c.n_expert);
-    moe_x.resize(b * e);
-    moe_y.resize(b * c.n_expert_used * e);
-    moe_sel.resize(b * c.n_expert_used);
-    moe_w.resize(b * c.n_expert_used);
-    moe_order.resize(c.n_expert);
-    moe_rows.reserve(b);
-  }
+  ple.resize(s.ple);
+  ple_tmp.resize(s.ple);
+  router.resize(s.router);
+  moe_x.resize(s.moe_x);
+  moe_y.resize(s.moe_y);
+  moe_sel.resize(s.moe_k);
+  moe_w.resize(s.moe_k);
+  moe_order.resize(c.n_expert);
+  moe_rows.reserve(b);
 }
 
 Result<std::unique_ptr<Model>> Model::Load(std::unique_ptr<gguf::File> file) {

@@ -124,26 +124,31 @@ void Attention(const AttentionArgs& a, const KvLayer& kv, ThreadPool& pool) {
         const int64_t cell = kv.Cell(k);
         DCHECK(kv.PosAt(cell) == k);
         kv.LoadK(cell, g * hd, hd, kbuf.data());
+        // llama.cpp's CPU flash attention (one query row): online softmax in F32 with the
+        // V-weighted sum kept in F16 (rounded after every rescale and every add).
         for (int j = 0; j < group; ++j) {
           const float* qj = qh.data() + int64_t{j} * hd;
-          float dot = 0;
-          for (int i = 0; i < hd; ++i) dot += qj[i] * kbuf[i];
-          const float score = dot * a.kq_scale;
+          double dot = 0;  // ggml's F16 dot accumulates in double on this path
+          for (int i = 0; i < hd; ++i) dot += double(qj[i]) * kbuf[i];
+          const float score = static_cast<float>(dot) * a.kq_scale;
+          float ms = 1.0f;
+          w[j] = 1.0f;
           if (score > m[j]) {
-            const float r = std::isinf(m[j]) ? 0.0f : std::exp(m[j] - score);
-            s[j] *= r;
-            float* aj = acc.data() + int64_t{j} * hd;
-            for (int i = 0; i < hd; ++i) aj[i] *= r;
+            ms = std::isinf(m[j]) ? 0.0f : std::exp(m[j] - score);
             m[j] = score;
+            float* aj = acc.data() + int64_t{j} * hd;
+            if (ms != 1.0f)
+              for (int i = 0; i < hd; ++i) aj[i] = RoundToF16(aj[i] * ms);
+          } else {
+            w[j] = std::exp(score - m[j]);
           }
-          w[j] = std::exp(score - m[j]);
-          s[j] += w[j];
+          s[j] = s[j] * ms + w[j];
         }
         kv.LoadV(cell, g * hd, hd, vbuf.data());
         for (int j = 0; j < group; ++j) {
           float* aj = acc.data() + int64_t{j} * hd;
           const float wj = w[j];
-          for (int i = 0; i < hd; ++i) aj[i] += wj * vbuf[i];
+          for (int i = 0; i < hd; ++i) aj[i] = RoundToF16(aj[i] + vbuf[i] * wj);
         }
       }
       float* o = a.out + t * q_stride + int64_t{g} * group * hd;

@@ -33,6 +33,8 @@ struct Batch {
 // Activations for up to max_batch rows, allocated once per session.
 struct ForwardState {
   ForwardState(const Config& c, int64_t max_batch);
+  // Bytes the buffers of a ForwardState(c, max_batch) take (memory planning).
+  static int64_t PlanBytes(const Config& c, int64_t max_batch);
   int64_t max_batch;
   std::vector<float> x;        // [B, n_embd] residual stream
   std::vector<float> xn;       // [B, n_embd] normed input of a block
