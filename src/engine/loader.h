@@ -1,0 +1,31 @@
+// Loading a model file for use: the GGUF mapping, the decoder and its tokenizer, with a progress
+// bar on a terminal, and the memory check that refuses what will not fit.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "engine/memory.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace hearth::engine {
+
+struct LoadedModel {
+  std::unique_ptr<model::Model> model;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+};
+
+struct LoadOptions {
+  bool progress = true;   // draw a progress bar on stderr when it is a terminal
+};
+
+// Opens the GGUF (all shards), reads config, binds weights, loads the vocabulary. Errors name the
+// file and what was wrong.
+Result<LoadedModel> LoadModel(const std::string& path, const LoadOptions& opt = {});
+
+// Ok when the plan fits; otherwise ResourceExhausted carrying plan.Explain().
+Status CheckFits(const MemoryPlan& plan);
+
+}  // namespace hearth::engine
