@@ -1,6 +1,9 @@
 #include "backends/http_backend.h"
 
+#include <strings.h>
+
 #include <chrono>
+#include <cstring>
 
 #include "backends/openai_shapes.h"
 
@@ -12,6 +15,18 @@ namespace {
 
 double MsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Headers the adapter sets itself; a caller's value is dropped, so a client's own credentials or
+// cookies are never forwarded to a provider.
+bool IsReservedHeader(std::string_view name) {
+  static const char* kReserved[] = {"authorization", "x-api-key", "x-goog-api-key", "api-key",
+                                    "cookie", "host", "content-type", "content-length", "accept",
+                                    "transfer-encoding", "anthropic-version", "proxy-authorization"};
+  for (const char* r : kReserved) {
+    if (name.size() == std::strlen(r) && strncasecmp(name.data(), r, name.size()) == 0) return true;
+  }
+  return false;
 }
 
 bool WantsUsageChunk(const json& body) {
@@ -58,7 +73,13 @@ Result<ChatResult> HttpBackend::CompleteOnce(const ChatRequest& request,
   http.headers.emplace_back("Content-Type", "application/json");
   http.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   for (auto& h : AuthHeaders()) http.headers.push_back(std::move(h));
-  for (const auto& [k, v] : request.headers) http.headers.emplace_back(k, v);
+  for (const auto& [k, v] : request.headers) {
+    if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) {
+      return InvalidArgumentError("extra header \"" + k + "\" contains a line break or colon");
+    }
+    if (IsReservedHeader(k)) continue;  // the adapter owns these (and never forwards a caller's key)
+    http.headers.emplace_back(k, v);
+  }
   if (!api_key_.empty()) http.secrets.push_back(api_key_);
   http.connect_timeout_ms = config_.connect_timeout_ms;
   http.total_timeout_ms = config_.timeout_ms;
@@ -159,7 +180,8 @@ Result<ChatResult> HttpBackend::CompleteOnce(const ChatRequest& request,
     out.response = assembler.Completion();
     out.usage = assembler.usage();
   }
-  out.model = out.response.value("model", std::string());
+  auto model = out.response.find("model");
+  if (model != out.response.end() && model->is_string()) out.model = model->get<std::string>();
   out.latency_ms = MsSince(start);
   return out;
 }

@@ -444,3 +444,29 @@ TEST(Concurrency, ManyThreadsShareOneBackend) {
 
 }  // namespace
 }  // namespace hearth::backends
+
+namespace hearth::backends {
+namespace {
+
+TEST(Headers, CallerHeadersNeverCarryCredentialsOrInjectLines) {
+  fakes::FakeProvider fake(fakes::Wire::kOpenAi);
+  EgressLog log;
+  auto backend = Make(fake, log, "m");
+  ChatRequest req;
+  req.body = SimpleBody("x");
+  req.headers = {{"authorization", "Bearer client-own-hearth-key"}, {"Cookie", "session=1"},
+                 {"X-Request-Id", "abc"}};
+  ASSERT_TRUE(backend->Complete(req, nullptr).ok());
+  fakes::RecordedRequest got = fake.requests().at(0);
+  EXPECT_EQ(Header(got, "Authorization"), std::string("Bearer ") + kKey);
+  EXPECT_EQ(fake.AllReceivedBytes().find("client-own-hearth-key"), std::string::npos);
+  EXPECT_EQ(Header(got, "Cookie"), "<absent>");
+  EXPECT_EQ(Header(got, "X-Request-Id"), "abc");
+  req.headers = {{"X-Evil", "a\r\nX-Injected: 1"}};
+  Result<ChatResult> r = backend->Complete(req, nullptr);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fake.request_count(), 1u);
+}
+
+}  // namespace
+}  // namespace hearth::backends
