@@ -1,6 +1,7 @@
 #include "tools/cli_common.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,8 @@ void ModelOptions::Add(CLI::App& app) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   app.add_option("--kv-type", kv_type, "KV cache type: f16 or q8_0")
       ->check(CLI::IsMember({"f16", "q8_0"}));
+  app.add_option("--max-memory", max_memory,
+                 "memory budget for the model (e.g. 8G; default: the RAM available now)");
   app.add_flag("--ignore-memory-check", ignore_memory_check,
                "start even when the memory plan says the model will not fit");
 }
@@ -71,8 +74,28 @@ Result<engine::LoadedModel> LoadChecked(const ModelOptions& mo) {
                  static_cast<long long>(n_ctx), c.n_ctx_train);
   }
   engine::MemoryPlan plan = engine::PlanMemory(lm.model->file(), c, n_ctx, mo.n_batch, kv_type);
+  if (!mo.max_memory.empty()) {
+    ASSIGN_OR_RETURN(int64_t budget, ParseBytes(mo.max_memory));
+    plan.ram_available = std::min(plan.ram_available > 0 ? plan.ram_available : budget, budget);
+  }
   if (!mo.ignore_memory_check) TRY(engine::CheckFits(plan));
   return lm;
+}
+
+Result<int64_t> ParseBytes(const std::string& s) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end == s.c_str() || errno != 0 || !(v > 0))
+    return InvalidArgumentError("'" + s + "' is not a memory size (e.g. 8G, 512M)");
+  double mul = 1;
+  const std::string unit = end;
+  if (unit == "K" || unit == "k" || unit == "KiB") mul = 1024.0;
+  else if (unit == "M" || unit == "MiB") mul = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB") mul = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TiB") mul = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty()) return InvalidArgumentError("'" + s + "': unknown unit '" + unit + "' (use K, M, G or T)");
+  return static_cast<int64_t>(v * mul);
 }
 
 Result<std::vector<int32_t>> ParseIds(const std::string& s) {

@@ -22,6 +22,7 @@ struct ModelOptions {
   int64_t n_batch = 512;
   std::string kv_type = "f16";
   bool ignore_memory_check = false;
+  std::string max_memory;     // "" = what the system has available; e.g. "8G", "512M"
   void Add(CLI::App& app);
   Result<model::KvType> KvType() const;
 };
@@ -36,6 +37,9 @@ int Fail(const Status& s);
 
 // Loads the model, checks memory at the requested context. On failure prints and sets *exit_code.
 Result<engine::LoadedModel> LoadChecked(const ModelOptions& mo);
+
+// "8G", "512M", "1024K", "123" -> bytes; errors name the text.
+Result<int64_t> ParseBytes(const std::string& s);
 
 // Comma-separated ids ("2,105,3") -> vector; errors name the bad element.
 Result<std::vector<int32_t>> ParseIds(const std::string& s);

@@ -119,8 +119,9 @@ tokenizer::Vocab MakeVocab(const Shape& s) {
   }
   for (int b = 0; b < 256; ++b) add(ByteToken(b), TokenType::kByte);
   // Single characters, then merges of a small fixed word list (rank = order of appearance).
-  const std::string chars =
-      "\n\xE2\x96\x81abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;!?'\"()-_/*+=<>{}[]#%&@";
+  const std::string sp = "\xE2\x96\x81";  // ▁, SentencePiece's space
+  const std::string chars = "\n" + sp +
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;!?'\"()-_/*+=<>{}[]#%&@";
   std::vector<std::string> singles;
   for (size_t i = 0; i < chars.size();) {
     const size_t len = (static_cast<unsigned char>(chars[i]) >= 0xE0) ? 3 : 1;
@@ -129,19 +130,16 @@ tokenizer::Vocab MakeVocab(const Shape& s) {
   }
   float score = -1.0f;
   for (const auto& c : singles) add(c, TokenType::kNormal, -1000.0f);
-  const char* words[] = {"\xE2\x96\x81the", "\xE2\x96\x81a", "\xE2\x96\x81is", "\xE2\x96\x81of",
-                         "\xE2\x96\x81and", "\xE2\x96\x81to", "\xE2\x96\x81in", "\xE2\x96\x81what",
-                         "\xE2\x96\x81picture", "\xE2\x96\x81number", "\xE2\x96\x81red",
-                         "\xE2\x96\x81blue", "\xE2\x96\x81circle", "\xE2\x96\x81square",
-                         "\xE2\x96\x81hello", "\xE2\x96\x81world", "user", "model", "system",
-                         "\n\n"};
-  std::vector<std::string> have(v.tokens.begin(), v.tokens.end());
+  const std::vector<std::string> words = {
+      sp + "the", sp + "a", sp + "is", sp + "of", sp + "and", sp + "to", sp + "in", sp + "what",
+      sp + "picture", sp + "number", sp + "red", sp + "blue", sp + "circle", sp + "square",
+      sp + "hello", sp + "world", "user", "model", "system", "\n\n"};
   auto known = [&](const std::string& t) {
     for (const auto& h : v.tokens)
       if (h == t) return true;
     return false;
   };
-  for (const char* w : words) {
+  for (const std::string& w : words) {
     // Left-to-right merges: build prefixes char by char (a rank-ordered chain per word).
     std::vector<std::string> sym;
     std::string wd = w;
