@@ -238,6 +238,11 @@ Status HttpBackend::MapHttpError(const HttpResponse& response) const {
   }
   std::vector<std::string> secrets;
   if (!api_key_.empty()) secrets.push_back(api_key_);
+  if (response.status == 429 && response.body.find("insufficient_quota") != std::string::npos) {
+    // OpenAI's "out of credit" 429: waiting does not help, so it is not retryable.
+    return FailedPreconditionError("HTTP 429: quota exhausted: " +
+                                   RedactSecrets(ErrorMessageFromBody(response.body), secrets));
+  }
   return StatusForHttp(response.status,
                        RedactSecrets(ErrorMessageFromBody(response.body), secrets), retry_after);
 }

@@ -291,6 +291,30 @@ std::string RedactSecrets(std::string_view text, const std::vector<std::string>&
   return out;
 }
 
+std::string DescribeForLog(const HttpRequest& request) {
+  std::string_view url = request.url;
+  size_t scheme = url.find("://");
+  std::string_view rest = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
+  size_t slash = rest.find('/');
+  std::string path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  path = path.substr(0, path.find('?'));  // queries may carry keys (Gemini's ?key=)
+  std::string out = request.method + " " + UrlHost(request.url) + " " + path + " headers[";
+  bool first = true;
+  for (const auto& [name, value] : request.headers) {
+    std::string lower = Lower(name);
+    bool secret = lower == "authorization" || lower == "x-api-key" || lower == "x-goog-api-key" ||
+                  lower == "api-key" || lower == "cookie" || lower == "proxy-authorization";
+    out += (first ? "" : ", ") + name + "=" + (secret ? std::string("<redacted>") : value);
+    first = false;
+  }
+  out += "]";
+  if (!request.body.empty()) {
+    out += " body " + std::to_string(request.body.size()) + " bytes sha256 " +
+           ledger::Sha256Hex(request.body).substr(0, 16);
+  }
+  return RedactSecrets(out, request.secrets);
+}
+
 std::string UrlHost(std::string_view url) {
   size_t scheme = url.find("://");
   if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);

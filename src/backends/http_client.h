@@ -82,6 +82,12 @@ class HttpClient {
 // Replaces every occurrence of each secret (length >= 4) with "[REDACTED]".
 std::string RedactSecrets(std::string_view text, const std::vector<std::string>& secrets);
 
+// One line describing a request for logs, without content or secrets:
+//   POST api.openai.com /v1/chat/completions headers[Authorization=<redacted>, Accept=...]
+//   body 1234 bytes sha256 ab12...
+// Header values of credential headers are replaced; the body is summarised by size and hash.
+std::string DescribeForLog(const HttpRequest& request);
+
 // "https://api.openai.com:443/v1/x?y" -> "api.openai.com".
 std::string UrlHost(std::string_view url);
 

@@ -470,3 +470,23 @@ TEST(Headers, CallerHeadersNeverCarryCredentialsOrInjectLines) {
 
 }  // namespace
 }  // namespace hearth::backends
+
+namespace hearth::backends {
+namespace {
+
+TEST(Errors, OpenAiQuotaExhaustedIsNotRetryable) {
+  fakes::FakeProvider fake(fakes::Wire::kOpenAi);
+  fake.SetRateLimitMessage("You exceeded your current quota (insufficient_quota)");
+  fake.SetFault(fakes::Fault::kRateLimited);
+  EgressLog log;
+  auto backend = Make(fake, log, "m");
+  ChatRequest req;
+  req.body = SimpleBody("x");
+  Result<ChatResult> r = backend->Complete(req, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_FALSE(IsRetryable(r.status()));
+}
+
+}  // namespace
+}  // namespace hearth::backends

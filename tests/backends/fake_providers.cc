@@ -30,6 +30,7 @@ struct FakeProvider::State {
   int slow_ms = 3000;
   int retry_after_s = 1;
   std::vector<std::string> raw_stream;
+  std::string rate_limit_message = "rate limit reached (fake)";
   std::atomic<bool> stopping{false};
 
   // The fault for this request (consumes one of `fault_count`).
@@ -211,9 +212,14 @@ void Handle(FakeProvider::State& st, const httplib::Request& req, httplib::Respo
   size_t chunk_chars;
   int64_t p, c;
   int chunk_delay_ms;
+  std::string rate_limit_message;
+  int slow_ms, retry_after_s;
   {
     std::lock_guard<std::mutex> lock(st.mu);
     st.requests.push_back(rec);
+    rate_limit_message = st.rate_limit_message;
+    slow_ms = st.slow_ms;
+    retry_after_s = st.retry_after_s;
     reply_text = st.reply_text;
     chunk_chars = st.chunk_chars;
     p = st.prompt_tokens;
@@ -247,12 +253,12 @@ void Handle(FakeProvider::State& st, const httplib::Request& req, httplib::Respo
 
   switch (fault) {
     case Fault::kSlow:
-      st.SleepMs(st.slow_ms);
+      st.SleepMs(slow_ms);
       break;
     case Fault::kRateLimited:
       res.status = 429;
-      res.set_header("Retry-After", std::to_string(st.retry_after_s));
-      res.set_content(ErrorBody(st.wire, 429, "rate limit reached (fake)").dump(), "application/json");
+      res.set_header("Retry-After", std::to_string(retry_after_s));
+      res.set_content(ErrorBody(st.wire, 429, rate_limit_message).dump(), "application/json");
       return;
     case Fault::kServerError: {
       // Like providers that quote the credential they rejected, the message echoes the auth
@@ -388,6 +394,11 @@ void FakeProvider::SetSlowMs(int ms) {
 void FakeProvider::SetRetryAfterSeconds(int seconds) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->retry_after_s = seconds;
+}
+
+void FakeProvider::SetRateLimitMessage(std::string message) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->rate_limit_message = std::move(message);
 }
 
 void FakeProvider::SetRawStream(std::vector<std::string> pieces) {

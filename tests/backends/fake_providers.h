@@ -65,6 +65,7 @@ class FakeProvider {
   void SetUsage(int64_t prompt_tokens, int64_t completion_tokens);
   void SetSlowMs(int ms);
   void SetRetryAfterSeconds(int seconds);
+  void SetRateLimitMessage(std::string message);  // the 429 error message
   // Streamed requests get exactly these bytes (each string written as one piece) instead of the
   // generated events; empty = generated. For provider events the fake does not generate.
   void SetRawStream(std::vector<std::string> pieces);

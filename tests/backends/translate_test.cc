@@ -223,3 +223,26 @@ TEST(DataUrls, Parse) {
 
 }  // namespace
 }  // namespace hearth::backends
+
+namespace hearth::backends {
+namespace {
+
+TEST(HttpHelpers, DescribeForLogHidesSecretsAndContent) {
+  HttpRequest r;
+  r.url = "https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaSECRETKEY";
+  r.headers = {{"x-goog-api-key", "AIzaSECRETKEY"}, {"Authorization", "Bearer sk-secret-1234"},
+               {"Accept", "application/json"}};
+  r.secrets = {"AIzaSECRETKEY", "sk-secret-1234"};
+  r.body = "{\"contents\":\"my patient's name is John Smith\"}";
+  std::string line = DescribeForLog(r);
+  EXPECT_EQ(line.find("SECRET"), std::string::npos) << line;
+  EXPECT_EQ(line.find("sk-secret"), std::string::npos) << line;
+  EXPECT_EQ(line.find("John Smith"), std::string::npos) << line;
+  EXPECT_NE(line.find("POST generativelanguage.googleapis.com /v1beta/models/g:generateContent"), std::string::npos) << line;
+  EXPECT_NE(line.find("Accept=application/json"), std::string::npos) << line;
+  EXPECT_NE(line.find("x-goog-api-key=<redacted>"), std::string::npos) << line;
+  EXPECT_NE(line.find("body 46 bytes sha256 "), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace hearth::backends
