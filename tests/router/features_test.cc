@@ -28,7 +28,9 @@ TEST(FeaturesTest, MalformedBodiesAreErrorsNotCrashes) {
   for (const json& b : bad) {
     auto f = Extract(b);
     EXPECT_FALSE(f.ok()) << b.dump();
-    if (!f.ok()) EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << b.dump();
+    if (!f.ok()) {
+      EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << b.dump();
+    }
   }
   // Odd but valid shapes are accepted.
   const json odd[] = {

@@ -220,7 +220,9 @@ TEST(LeakTest, DefaultPolicySendsNoSensitiveByte) {
     EXPECT_TRUE(control->decision.leaves_machine()) << p.id << " " << control->decision.rule;
     const std::string answer = Send(world.router(), Body(p.model, p.prompt, i % 3 == 0), &requests);
     (answer.empty() ? refused : local)++;
-    if (!answer.empty()) EXPECT_EQ(answer, "Echo: " + p.prompt) << p.id;
+    if (!answer.empty()) {
+      EXPECT_EQ(answer, "Echo: " + p.prompt) << p.id;
+    }
     // Every 10th prompt, send the data-free control for real so the recorders see traffic.
     if (i % 10 == 0) Send(world.router(), Body(p.model, Without(p.prompt, p.sensitive), i % 20 == 0), &requests);
   }
