@@ -44,6 +44,12 @@ when = { sensitive = true, context_fits = false, private_available = true }
 action = "escalate"
 tier = "private"
 
+# The caller named a model on a private backend (the user's own): sensitive data may go there.
+[[rule]]
+name = "sensitive-named-private-model"
+when = { sensitive = true, model_kind = ["named"], model_tier = ["private"] }
+action = "escalate"
+
 # Sensitive never goes to the cloud.
 [[rule]]
 name = "sensitive-stays-local"
@@ -51,12 +57,12 @@ when = { sensitive = true }
 action = "local"
 reason = "sensitive data never goes to the cloud"
 
-# Too long for the local context: escalate (the fallbacks apply if the cloud cannot take it).
+# Too long for the local context: escalate, to the named model's backend if the caller named one,
+# else to the cloud (the fallbacks apply if it cannot take it).
 [[rule]]
 name = "context-too-long"
 when = { context_fits = false }
 action = "escalate"
-tier = "cloud"
 
 # The caller named a model that a configured backend serves.
 [[rule]]

@@ -41,7 +41,7 @@ const std::string kHard =
 
 TEST(DefaultPolicyTest, Parses) {
   const Policy& p = DefaultPolicy();
-  ASSERT_EQ(p.rules.size(), 8u);
+  ASSERT_EQ(p.rules.size(), 9u);
   EXPECT_EQ(p.rules[0].name, "model-local");
   EXPECT_EQ(p.default_action, ActionKind::kLocal);
   EXPECT_DOUBLE_EQ(p.difficulty_threshold, 0.5);
@@ -104,6 +104,23 @@ TEST(DefaultPolicyTest, SensitiveTooLongGoesPrivateElseFails) {
   EXPECT_TRUE(d.blocked());
   EXPECT_EQ(d.block_code, StatusCode::kOutOfRange);
   EXPECT_NE(d.reason.find("does not fit the local context of 4096 tokens"), std::string::npos) << d.reason;
+}
+
+TEST(DefaultPolicyTest, SensitiveMayGoToANamedPrivateModel) {
+  Decision d = DecideOn(Chat("Summarise the file of patient SSN 536-22-1234", "gemma-3-27b"),
+                        Env(/*cloud_up=*/true, /*private_up=*/true));
+  EXPECT_EQ(d.rule, "sensitive-named-private-model");
+  EXPECT_EQ(d.tier, Tier::kPrivate);
+  EXPECT_EQ(d.backend, "node2");
+  // Private backend down: the fallback keeps it here.
+  d = DecideOn(Chat("Summarise the file of patient SSN 536-22-1234", "gemma-3-27b"), Env(true, false));
+  EXPECT_EQ(d.rule, "sensitive-named-private-model");
+  EXPECT_TRUE(d.fell_back);
+  EXPECT_EQ(d.tier, Tier::kDevice);
+  // Too long for here, not sensitive, a private model named: it goes to that model, not the cloud.
+  d = DecideOn(Chat(std::string(20000, 'a'), "gemma-3-27b"), Env(true, true));
+  EXPECT_EQ(d.rule, "context-too-long");
+  EXPECT_EQ(d.backend, "node2");
 }
 
 TEST(DefaultPolicyTest, SensitiveStaysLocalEvenWhenHard) {
