@@ -258,6 +258,7 @@ Result<VerifyReport> Verify(const std::string& path) {
     }
     prev = r["hash"].get<std::string>();
     report.records = n;
+    report.last_hash = prev;
   }
   Result<std::string> head_text = ReadFile(path + ".head");
   if (head_text.ok()) {
@@ -278,13 +279,17 @@ Result<VerifyReport> Verify(const std::string& path) {
 }
 
 std::string VerifyText(const std::string& path, const VerifyReport& report) {
-  if (report.ok) return path + ": OK, " + std::to_string(report.records) + " records, chain intact\n";
+  if (report.ok) {
+    return path + ": OK, " + std::to_string(report.records) + " records, chain intact" +
+           (report.last_hash.empty() ? "" : ", last hash " + report.last_hash) + "\n";
+  }
   return path + ": FAILED: " + report.problem + ": " + report.detail + " (" +
          std::to_string(report.records) + " records verified before it)\n";
 }
 
 json VerifyJson(const std::string& path, const VerifyReport& report) {
-  json out = {{"path", path}, {"ok", report.ok}, {"records", report.records}};
+  json out = {{"path", path}, {"ok", report.ok}, {"records", report.records},
+              {"last_hash", report.last_hash}};
   if (!report.ok) {
     out["first_bad_line"] = report.first_bad_line;
     out["problem"] = report.problem;

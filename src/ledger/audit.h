@@ -77,6 +77,8 @@ struct VerifyReport {
   int64_t first_bad_line = 0;  // 1-based; 0 when ok
   std::string problem;         // "edited", "removed", "reordered", "truncated", "malformed"
   std::string detail;          // human sentence: what and where
+  std::string last_hash;       // hash of the last good record: publish it elsewhere to anchor
+                               // the chain (the .head file alone can be rewritten with the log)
 };
 
 // Reads the whole log (and its .head when present). kNotFound when the log is missing.

@@ -89,6 +89,8 @@ TEST_F(AuditTest, AppendThenVerifyOkAndRecordShape) {
   EXPECT_EQ(first["hash"], Sha256Hex(first["prev"].get<std::string>() + body.dump()));
   EXPECT_EQ(nlohmann::json::parse(lines[1])["prev"], first["hash"]);
   EXPECT_NE(VerifyText(path_, *r).find("OK, 5 records"), std::string::npos);
+  EXPECT_EQ(r->last_hash, nlohmann::json::parse(lines[4])["hash"]);
+  EXPECT_EQ(VerifyJson(path_, *r)["last_hash"], r->last_hash);
   EXPECT_EQ(VerifyJson(path_, *r)["ok"], true);
 }
 
