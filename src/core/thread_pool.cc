@@ -44,43 +44,44 @@ void ThreadPool::WorkerLoop(int index) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_) return;
-    (*job_)(index);
+    job_call_(job_obj_, index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
-void ThreadPool::RunOnAll(const std::function<void(int)>& fn) {
+void ThreadPool::RunOnAllImpl(void* obj, ThreadFn call) {
   if (n_threads_ == 1) {
-    fn(0);
+    call(obj, 0);
     return;
   }
-  job_ = &fn;
+  job_obj_ = obj;
+  job_call_ = call;
   pending_.store(n_threads_ - 1, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mu_);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   cv_.notify_all();
-  fn(0);
+  call(obj, 0);
   while (pending_.load(std::memory_order_acquire) != 0) HEARTH_PAUSE();
-  job_ = nullptr;
+  job_obj_ = nullptr;
+  job_call_ = nullptr;
 }
 
-void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
-                             int64_t grain) {
+void ThreadPool::ParallelForImpl(int64_t n, int64_t grain, void* obj, RangeFn call) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t units = (n + grain - 1) / grain;
   const int64_t parts = std::min<int64_t>(units, n_threads_);
   if (parts <= 1) {
-    fn(0, n, 0);
+    call(obj, 0, n, 0);
     return;
   }
-  const std::function<void(int)> job = [&](int t) {
+  auto job = [&](int t) {
     if (t >= parts) return;
     const int64_t u0 = units * t / parts, u1 = units * (t + 1) / parts;
     const int64_t b = u0 * grain, e = std::min(n, u1 * grain);
-    if (b < e) fn(b, e, t);
+    if (b < e) call(obj, b, e, t);
   };
   RunOnAll(job);
 }

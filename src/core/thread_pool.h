@@ -10,9 +10,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace hearth {
@@ -28,17 +28,31 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Splits [0, n) into at most size() contiguous chunks, each a multiple of `grain` (except the
-  // last), and runs fn(begin, end, thread_index) on them; returns when all are done.
-  void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
-                   int64_t grain = 1);
+  // last), and runs fn(begin, end, thread_index) on them; returns when all are done. `fn` is
+  // called through a reference, never copied: no allocation per call.
+  template <typename F>
+  void ParallelFor(int64_t n, F&& fn, int64_t grain = 1) {
+    using Fn = std::remove_reference_t<F>;
+    ParallelForImpl(n, grain, const_cast<void*>(static_cast<const void*>(&fn)),
+                    [](void* f, int64_t b, int64_t e, int t) { (*static_cast<Fn*>(f))(b, e, t); });
+  }
 
   // Runs fn(thread_index) once on each of the size() threads.
-  void RunOnAll(const std::function<void(int)>& fn);
+  template <typename F>
+  void RunOnAll(F&& fn) {
+    using Fn = std::remove_reference_t<F>;
+    RunOnAllImpl(const_cast<void*>(static_cast<const void*>(&fn)),
+                 [](void* f, int t) { (*static_cast<Fn*>(f))(t); });
+  }
 
   // Physical cores of this machine (falls back to hardware_concurrency).
   static int DefaultThreads();
 
  private:
+  using RangeFn = void (*)(void*, int64_t, int64_t, int);
+  using ThreadFn = void (*)(void*, int);
+  void ParallelForImpl(int64_t n, int64_t grain, void* obj, RangeFn call);
+  void RunOnAllImpl(void* obj, ThreadFn call);
   void WorkerLoop(int index);
 
   int n_threads_;
@@ -48,7 +62,8 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  const std::function<void(int)>* job_ = nullptr;
+  void* job_obj_ = nullptr;  // the running RunOnAll job
+  ThreadFn job_call_ = nullptr;
 };
 
 }  // namespace hearth
