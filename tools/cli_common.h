@@ -55,5 +55,6 @@ void AddTokenizeCommands(CLI::App& app, int* exit_code);
 void AddInspectCommand(CLI::App& app, int* exit_code);
 void AddImportVocabCommand(CLI::App& app, int* exit_code);
 void AddMakeTestModelCommand(CLI::App& app, int* exit_code);
+void AddRouterCommands(CLI::App& app, int* exit_code);
 
 }  // namespace hearth::cli

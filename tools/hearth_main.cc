@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   hearth::cli::AddInspectCommand(app, &exit_code);
   hearth::cli::AddImportVocabCommand(app, &exit_code);
   hearth::cli::AddMakeTestModelCommand(app, &exit_code);
+  hearth::cli::AddRouterCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

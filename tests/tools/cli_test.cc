@@ -236,3 +236,29 @@ TEST(Cli, ImportRealGemma3Vocab) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, RouteExplainKeepsSensitiveRequestsLocal) {
+  const std::string req = Dir() + "/req.json";
+  std::ofstream(req) << R"({"model": "gpt-4o", "messages": [{"role": "user",
+      "content": "My card is 4111 1111 1111 1111. Summarise my account."}]})";
+  const Out o = Hearth("route explain --json " + req);
+  ASSERT_EQ(o.exit_code, 0) << o.text;
+  EXPECT_EQ(o.text.find("4111"), std::string::npos) << "the explanation must not echo the value";
+  const auto j = nlohmann::json::parse(o.text);
+  EXPECT_NE(j.dump().find("credit_card"), std::string::npos);
+  EXPECT_NE(j.dump().find("\"device\""), std::string::npos) << j.dump(2);
+  const std::string bad = Dir() + "/bad-policy.toml";
+  std::ofstream(bad) << "[[rule]]\nname = \"x\"\naction = \"teleport\"\n";
+  ExpectError(Hearth("route explain --policy " + bad + " " + req), {"bad-policy.toml", "teleport"});
+}
+
+TEST(Cli, LedgerAndAuditCommands) {
+  const Out l = Hearth("ledger --db " + Dir() + "/ledger.sqlite --json");
+  ASSERT_EQ(l.exit_code, 0) << l.text;
+  EXPECT_NO_THROW((void)nlohmann::json::parse(l.text));
+  ExpectError(Hearth("audit verify " + Dir() + "/no-such-log.jsonl"), {"no-such-log.jsonl"});
+}
+
+}  // namespace
