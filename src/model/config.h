@@ -66,6 +66,10 @@ struct Config {
 // Reads and validates the config of a gemma3 / gemma4 file; Unimplemented for other archs.
 Result<Config> LoadConfig(const gguf::File& f);
 
+// Checks every layer's head grouping and rotary dims and sets n_vocab from token_embd (called by
+// LoadConfig after the architecture's loader).
+Status FinishConfig(const gguf::File& f, Config& c);
+
 // Per-architecture loaders (gemma3.cc, gemma4.cc).
 Result<Config> LoadGemma3Config(const gguf::File& f);
 Result<Config> LoadGemma4Config(const gguf::File& f);

@@ -82,19 +82,8 @@ Result<Config> LoadGemma3Config(const gguf::File& f) {
     l.n_rot = static_cast<int>(n_rot);
     l.rope_base = l.sliding ? base_swa : base;
     l.rope_scale = l.sliding ? 1.0f : global_scale;
-    if (l.n_head <= 0 || l.n_head_kv <= 0 || l.n_head % l.n_head_kv != 0)
-      return InvalidArgumentError("layer " + std::to_string(il) + ": head counts " +
-                                  std::to_string(l.n_head) + "/" + std::to_string(l.n_head_kv) +
-                                  " are not a valid grouping");
-    if (l.n_rot <= 0 || l.n_rot > l.head_dim || l.n_rot % 2)
-      return InvalidArgumentError("rope.dimension_count " + std::to_string(l.n_rot) +
-                                  " does not fit head dim " + std::to_string(l.head_dim));
     c.layers.push_back(l);
   }
-
-  const gguf::TensorInfo* emb = f.FindTensor("token_embd.weight");
-  if (!emb) return NotFoundError("missing tensor 'token_embd.weight'");
-  c.n_vocab = static_cast<int>(emb->ne[1]);
   return c;
 }
 
@@ -102,28 +91,16 @@ Result<Weights> BindGemma3Weights(const gguf::File& f, const Config& c) {
   Weights w;
   Binder b(f, w);
   const int64_t E = c.n_embd;
-  TRY(b.Mat("token_embd.weight", E, c.n_vocab, &w.token_embd));
-  TRY(b.Mat("output.weight", E, c.n_vocab, &w.output, /*required=*/false));
-  TRY(b.Vector("output_norm.weight", E, &w.output_norm));
-  w.layers.resize(c.n_layer);
+  TRY(b.Globals(c));
   for (int il = 0; il < c.n_layer; ++il) {
     const LayerConfig& l = c.layers[il];
     LayerWeights& lw = w.layers[il];
     const std::string p = "blk." + std::to_string(il) + ".";
-    const int64_t q_w = int64_t{l.n_head} * l.head_dim, kv_w = int64_t{l.n_head_kv} * l.head_dim;
-    TRY(b.Vector(p + "attn_norm.weight", E, &lw.attn_norm));
-    TRY(b.Mat(p + "attn_q.weight", E, q_w, &lw.attn_q));
+    const int64_t kv_w = int64_t{l.n_head_kv} * l.head_dim;
+    TRY(b.BlockCommon(p, c, l, &lw));
     TRY(b.Mat(p + "attn_k.weight", E, kv_w, &lw.attn_k));
     TRY(b.Mat(p + "attn_v.weight", E, kv_w, &lw.attn_v));
-    TRY(b.Vector(p + "attn_q_norm.weight", l.head_dim, &lw.attn_q_norm));
     TRY(b.Vector(p + "attn_k_norm.weight", l.head_dim, &lw.attn_k_norm));
-    TRY(b.Mat(p + "attn_output.weight", q_w, E, &lw.attn_output));
-    TRY(b.Vector(p + "post_attention_norm.weight", E, &lw.post_attention_norm));
-    TRY(b.Vector(p + "ffn_norm.weight", E, &lw.ffn_norm));
-    TRY(b.Mat(p + "ffn_gate.weight", E, l.n_ff, &lw.ffn_gate));
-    TRY(b.Mat(p + "ffn_up.weight", E, l.n_ff, &lw.ffn_up));
-    TRY(b.Mat(p + "ffn_down.weight", l.n_ff, E, &lw.ffn_down));
-    TRY(b.Vector(p + "post_ffw_norm.weight", E, &lw.post_ffw_norm));
   }
   return w;
 }

@@ -85,14 +85,6 @@ Result<Config> LoadGemma4Config(const gguf::File& f) {
     if (il >= kv_from_start) {
       l.kv_source = l.sliding ? kv_from_start - 2 : kv_from_start - 1;
     }
-    if (l.n_head <= 0 || l.n_head_kv <= 0 || l.n_head % l.n_head_kv != 0)
-      return InvalidArgumentError("layer " + std::to_string(il) + ": head counts " +
-                                  std::to_string(l.n_head) + "/" + std::to_string(l.n_head_kv) +
-                                  " are not a valid grouping");
-    if (l.n_rot <= 0 || l.n_rot > l.head_dim || l.n_rot % 2)
-      return InvalidArgumentError("layer " + std::to_string(il) + ": rotary dims " +
-                                  std::to_string(l.n_rot) + " do not fit head dim " +
-                                  std::to_string(l.head_dim));
     if (l.moe && (c.n_expert <= 0 || c.n_expert_used <= 0 || c.n_expert_used > c.n_expert ||
                   c.n_ff_exp <= 0))
       return InvalidArgumentError("layer " + std::to_string(il) +
@@ -108,10 +100,6 @@ Result<Config> LoadGemma4Config(const gguf::File& f) {
       return InvalidArgumentError("layer " + std::to_string(il) + " shares the KV of layer " +
                                   std::to_string(l.kv_source) + ", which has a different type or shape");
   }
-
-  const gguf::TensorInfo* emb = f.FindTensor("token_embd.weight");
-  if (!emb) return NotFoundError("missing tensor 'token_embd.weight'");
-  c.n_vocab = static_cast<int>(emb->ne[1]);
   return c;
 }
 
@@ -119,9 +107,7 @@ Result<Weights> BindGemma4Weights(const gguf::File& f, const Config& c) {
   Weights w;
   Binder b(f, w);
   const int64_t E = c.n_embd;
-  TRY(b.Mat("token_embd.weight", E, c.n_vocab, &w.token_embd));
-  TRY(b.Mat("output.weight", E, c.n_vocab, &w.output, /*required=*/false));
-  TRY(b.Vector("output_norm.weight", E, &w.output_norm));
+  TRY(b.Globals(c));
   bool any_factors = false;
   for (const auto& l : c.layers) any_factors |= l.rope_freq_factors;
   if (any_factors) {
@@ -136,27 +122,17 @@ Result<Weights> BindGemma4Weights(const gguf::File& f, const Config& c) {
     TRY(b.Mat("per_layer_model_proj.weight", E, W, &w.per_layer_model_proj));
     TRY(b.Vector("per_layer_proj_norm.weight", c.n_pl, &w.per_layer_proj_norm));
   }
-  w.layers.resize(c.n_layer);
   for (int il = 0; il < c.n_layer; ++il) {
     const LayerConfig& l = c.layers[il];
     LayerWeights& lw = w.layers[il];
     const std::string p = "blk." + std::to_string(il) + ".";
-    const int64_t q_w = int64_t{l.n_head} * l.head_dim, kv_w = int64_t{l.n_head_kv} * l.head_dim;
-    TRY(b.Vector(p + "attn_norm.weight", E, &lw.attn_norm));
-    TRY(b.Mat(p + "attn_q.weight", E, q_w, &lw.attn_q));
-    TRY(b.Vector(p + "attn_q_norm.weight", l.head_dim, &lw.attn_q_norm));
+    const int64_t kv_w = int64_t{l.n_head_kv} * l.head_dim;
+    TRY(b.BlockCommon(p, c, l, &lw));
     if (l.owns_kv()) {
       TRY(b.Mat(p + "attn_k.weight", E, kv_w, &lw.attn_k));
       TRY(b.Mat(p + "attn_v.weight", E, kv_w, &lw.attn_v, /*required=*/false));
       TRY(b.Vector(p + "attn_k_norm.weight", l.head_dim, &lw.attn_k_norm));
     }
-    TRY(b.Mat(p + "attn_output.weight", q_w, E, &lw.attn_output));
-    TRY(b.Vector(p + "post_attention_norm.weight", E, &lw.post_attention_norm));
-    TRY(b.Vector(p + "ffn_norm.weight", E, &lw.ffn_norm));
-    TRY(b.Mat(p + "ffn_gate.weight", E, l.n_ff, &lw.ffn_gate));
-    TRY(b.Mat(p + "ffn_up.weight", E, l.n_ff, &lw.ffn_up));
-    TRY(b.Mat(p + "ffn_down.weight", l.n_ff, E, &lw.ffn_down));
-    TRY(b.Vector(p + "post_ffw_norm.weight", E, &lw.post_ffw_norm));
     TRY(b.Scalar(p + "layer_output_scale.weight", &lw.output_scale));
     if (l.moe) {
       const int64_t X = c.n_expert, F = c.n_ff_exp;

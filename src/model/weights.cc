@@ -95,6 +95,30 @@ Status Binder::Scalar(const std::string& name, float* out) {
   return Status::Ok();
 }
 
+Status Binder::Globals(const Config& c) {
+  TRY(Mat("token_embd.weight", c.n_embd, c.n_vocab, &w_.token_embd));
+  TRY(Mat("output.weight", c.n_embd, c.n_vocab, &w_.output, /*required=*/false));
+  TRY(Vector("output_norm.weight", c.n_embd, &w_.output_norm));
+  w_.layers.resize(c.n_layer);
+  return Status::Ok();
+}
+
+Status Binder::BlockCommon(const std::string& p, const Config& c, const LayerConfig& l,
+                           LayerWeights* lw) {
+  const int64_t E = c.n_embd, q_w = int64_t{l.n_head} * l.head_dim;
+  TRY(Vector(p + "attn_norm.weight", E, &lw->attn_norm));
+  TRY(Mat(p + "attn_q.weight", E, q_w, &lw->attn_q));
+  TRY(Vector(p + "attn_q_norm.weight", l.head_dim, &lw->attn_q_norm));
+  TRY(Mat(p + "attn_output.weight", q_w, E, &lw->attn_output));
+  TRY(Vector(p + "post_attention_norm.weight", E, &lw->post_attention_norm));
+  TRY(Vector(p + "ffn_norm.weight", E, &lw->ffn_norm));
+  TRY(Mat(p + "ffn_gate.weight", E, l.n_ff, &lw->ffn_gate));
+  TRY(Mat(p + "ffn_up.weight", E, l.n_ff, &lw->ffn_up));
+  TRY(Mat(p + "ffn_down.weight", l.n_ff, E, &lw->ffn_down));
+  TRY(Vector(p + "post_ffw_norm.weight", E, &lw->post_ffw_norm));
+  return Status::Ok();
+}
+
 Result<Weights> BindWeights(const gguf::File& f, const Config& c) {
   Result<Weights> w = c.arch == Arch::kGemma3 ? BindGemma3Weights(f, c) : BindGemma4Weights(f, c);
   if (!w.ok()) return w.status().WithContext("binding weights");

@@ -94,6 +94,14 @@ class Binder {
   Status Scalar(const std::string& name, float* out);  // optional 1-element tensor
   bool Has(const std::string& name) const;
 
+  // The tensors every Gemma decoder has: token_embd, optional output, output_norm (and sizes
+  // w.layers to n_layer).
+  Status Globals(const Config& c);
+  // The per-layer tensors both generations share under prefix "blk.N.": attn_norm, attn_q,
+  // attn_q_norm, attn_output, post_attention_norm, ffn_norm, ffn_gate/up/down, post_ffw_norm.
+  Status BlockCommon(const std::string& prefix, const Config& c, const LayerConfig& l,
+                     LayerWeights* lw);
+
  private:
   Result<const gguf::TensorInfo*> Find(const std::string& name, bool required);
   const gguf::File& f_;

@@ -102,16 +102,21 @@ TEST(GoldenTest, EngineMatchesLlamaCpp) {
         }
         worst = std::max(worst, d);
         ++compared_steps;
-        if (f32) EXPECT_LE(d, b.short_any) << "step " << i;
-        else if (short_prompt) EXPECT_LE(d, i == 0 ? b.short_first : b.short_any) << "step " << i;
-        else if (i == 0) EXPECT_LE(d, b.long_first) << "first step";
+        if (f32) {
+          EXPECT_LE(d, b.short_any) << "step " << i;
+        } else if (short_prompt) {
+          EXPECT_LE(d, i == 0 ? b.short_first : b.short_any) << "step " << i;
+        } else if (i == 0) {
+          EXPECT_LE(d, b.long_first) << "first step";
+        }
         if (ours.id != step["id"].get<int32_t>()) {
           const double gap = step["top"][0]["logprob"].get<double>() - step["top"][1]["logprob"].get<double>();
           // Only bounded where the steps before were: F32 everywhere, quantized on short prompts.
-          if (f32 || short_prompt)
+          if (f32 || short_prompt) {
             EXPECT_TRUE(!f32 && gap <= kNearTieQuantized)
                 << "greedy ids part at step " << i << " although llama.cpp's top two are " << gap
                 << " apart";
+          }
           break;  // the contexts differ from here on
         }
       }

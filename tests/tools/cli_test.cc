@@ -257,7 +257,7 @@ TEST(Cli, RouteExplainKeepsSensitiveRequestsLocal) {
 TEST(Cli, LedgerAndAuditCommands) {
   const Out l = Hearth("ledger --db " + Dir() + "/ledger.sqlite --json");
   ASSERT_EQ(l.exit_code, 0) << l.text;
-  EXPECT_NO_THROW((void)nlohmann::json::parse(l.text));
+  EXPECT_TRUE(nlohmann::json::accept(l.text)) << l.text;
   ExpectError(Hearth("audit verify " + Dir() + "/no-such-log.jsonl"), {"no-such-log.jsonl"});
 }
 
