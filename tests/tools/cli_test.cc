@@ -26,9 +26,17 @@ struct Out {
   std::string text;  // stdout + stderr
 };
 
+// Escapes single quotes for embedding in a single-quoted bash -c script.
+std::string Quote(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out;
+}
+
 Out Hearth(const std::string& args) {
   Out o;
-  const std::string cmd = std::string(HEARTH_BINARY) + " " + args + " 2>&1";
+  // bash, for process substitution in the chat test
+  const std::string cmd = "bash -c '" + std::string(HEARTH_BINARY) + " " + Quote(args) + " 2>&1'";
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
   size_t n;
@@ -259,6 +267,22 @@ TEST(Cli, LedgerAndAuditCommands) {
   ASSERT_EQ(l.exit_code, 0) << l.text;
   EXPECT_TRUE(nlohmann::json::accept(l.text)) << l.text;
   ExpectError(Hearth("audit verify " + Dir() + "/no-such-log.jsonl"), {"no-such-log.jsonl"});
+}
+
+}  // namespace
+
+namespace {
+
+// Two turns through `hearth chat` on a pipe: both get an answer, /exit ends cleanly, and the
+// second turn reuses the first turn's KV (the conversation is re-rendered each time).
+TEST(Cli, ChatTwoTurnsOnAPipe) {
+  const std::string m = TestModel("g4-12b", "q8_0");
+  const Out o = Hearth("chat -m " + m + " -n 4 --temp 0 --ignore-eos < <(printf 'hello\\nwhat is red\\n/exit\\n')");
+  EXPECT_EQ(o.exit_code, 0) << o.text;
+  EXPECT_FALSE(o.signaled);
+  int lines = 0;
+  for (char ch : o.text) lines += ch == '\n';
+  EXPECT_GE(lines, 2) << o.text;  // one answer line per turn
 }
 
 }  // namespace
