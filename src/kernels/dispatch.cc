@@ -1,5 +1,6 @@
-// The one place that picks an implementation at run time: the AVX2 dot products and activation
-// converters where the build has them and the CPU runs them, else the scalar references. The AVX2
+// The one place that picks an implementation at run time: the AVX-512 VNNI dot products (Q4_0,
+// Q8_0) where the CPU runs them, else the AVX2 dot products and activation converters where the
+// build has them and the CPU runs them, else the scalar references. The AVX2
 // activation converters are byte-identical to the references (llama.cpp's reference rounding,
 // §12a); weight quantization and dequantization always use the references.
 #include <array>
@@ -23,12 +24,15 @@ VecDotTable BuildTable() {
   VecDotTable table;
   // HEARTH_NO_SIMD=1 forces the scalar references (to tell kernel bugs from model bugs).
   const char* no_simd = std::getenv("HEARTH_NO_SIMD");
-  const bool avx2 = avx2::Usable() && (no_simd == nullptr || std::string_view(no_simd) == "0");
+  const bool simd = no_simd == nullptr || std::string_view(no_simd) == "0";
+  const bool avx2 = avx2::Usable() && simd;
+  const bool avx512 = avx512::Usable() && simd;
   for (uint32_t id = 0; id < gguf::kTensorTypeCount; ++id) {
     const auto t = static_cast<TensorType>(id);
-    const VecDotFn fn = avx2 ? avx2::VecDot(t) : nullptr;
+    const VecDotFn fn512 = avx512 ? avx512::VecDot(t) : nullptr;
+    const VecDotFn fn = fn512 != nullptr ? fn512 : avx2 ? avx2::VecDot(t) : nullptr;
     table.one[id] = fn != nullptr ? fn : ref::VecDot(t);
-    table.four[id] = fn != nullptr ? avx2::VecDot4(t) : nullptr;
+    table.four[id] = fn512 != nullptr ? avx512::VecDot4(t) : fn != nullptr ? avx2::VecDot4(t) : nullptr;
     if (IsSupported(t)) {
       const TensorType act_type = VecDotType(t);
       const QuantizeFn q = avx2 ? avx2::ActivationQuantizer(act_type) : nullptr;

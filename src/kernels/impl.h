@@ -71,6 +71,16 @@ VecDot4Fn VecDot4(gguf::TensorType t);
 QuantizeFn ActivationQuantizer(gguf::TensorType act_type);
 }  // namespace avx2
 
+namespace avx512 {
+// True when this build has the AVX-512 kernels and the running CPU has AVX2 (avx2::Usable()) and
+// AVX-512 F, BW, VL and VNNI.
+bool Usable();
+// AVX-512 + VNNI dot product for t (Q4_0 and Q8_0 weights), or nullptr (use the AVX2 one).
+VecDotFn VecDot(gguf::TensorType t);
+// Four-token version matching avx512::VecDot(t) bit for bit, or nullptr where there is none.
+VecDot4Fn VecDot4(gguf::TensorType t);
+}  // namespace avx512
+
 // The implementation dispatch.cc chose for this CPU (never nullptr for supported types).
 VecDotFn BestVecDot(gguf::TensorType t);
 // The four-token kernel matching BestVecDot(t), or nullptr (then call BestVecDot per token).

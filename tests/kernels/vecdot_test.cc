@@ -195,7 +195,14 @@ TEST(VecDotTest, FourTokenKernelsAreBitIdenticalToSingleToken) {
 TEST(VecDotTest, DispatchPicksSimdWhereAvailable) {
   const char* no_simd = std::getenv("HEARTH_NO_SIMD");
   const bool simd_on = avx2::Usable() && (no_simd == nullptr || std::string(no_simd) == "0");
+  const bool avx512_on = simd_on && avx512::Usable();
   for (T type : AllWeightTypes()) {
+    const VecDotFn simd512 = avx512_on ? avx512::VecDot(type) : nullptr;
+    if (simd512 != nullptr) {  // the AVX-512 kernels win where they exist (vecdot_avx512_test.cc)
+      EXPECT_EQ(BestVecDot(type), simd512) << Name(type);
+      EXPECT_EQ(BestVecDot4(type), avx512::VecDot4(type)) << Name(type);
+      continue;
+    }
     const VecDotFn simd = simd_on ? avx2::VecDot(type) : nullptr;
     EXPECT_EQ(BestVecDot(type), simd != nullptr ? simd : ref::VecDot(type)) << Name(type);
     EXPECT_EQ(BestVecDot4(type), simd != nullptr ? avx2::VecDot4(type) : nullptr) << Name(type);

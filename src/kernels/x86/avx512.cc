@@ -1,0 +1,141 @@
+// AVX-512 (BW/VL + VNNI) dot products of Q4_0 and Q8_0 weights against Q8_0 activations. Two
+// 32-element blocks per 512-bit vector; the block products are exact int32 sums (vpdpbusd), each
+// scaled by its two block scales and accumulated in float lanes, so only the float summation
+// order differs from vecdot_ref.cc. dispatch.cc prefers these over the AVX2 ones when Usable().
+// GCC 12 reports the deliberately undefined pass-through operands of its own AVX-512 intrinsics
+// (_mm512_undefined_*) as uninitialized once they are inlined (GCC bug 105593); nothing here reads
+// an uninitialized value.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "kernels/impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include "kernels/blocks.h"
+#include "kernels/x86/avx2-inl.h"
+
+#define HEARTH_AVX512 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+namespace hearth::kernels::avx512 {
+namespace {
+
+using T = gguf::TensorType;
+using avx2::F16;
+
+// vpdpbusd multiplies unsigned by signed bytes. With x the signed activation bytes and w the signed
+// weight levels: Σ w·x = Σ (x ^ 0x80)·w − 128·Σ w, where x ^ 0x80 = x + 128 read as unsigned. The
+// second term depends on the weights only, so it is computed once per block pair (as the negated
+// start value of the per-token accumulation) and shared by the K tokens.
+
+// Weight levels of two blocks: bytes 0..31 block i, 32..63 block i + 1. Without a second block
+// (`two` false, odd block count) the upper half is arbitrary: the activation's upper half is then
+// zero, so its exact integer product is zero whatever the levels, and its scale is 0 as well.
+struct Q8_0Levels512 {
+  using Block = BlockQ8_0;
+  HEARTH_AVX512 static __m512i Levels(const Block* b, bool two) {
+    const __m512i lo = _mm512_zextsi256_si512(avx2::Load32(b[0].qs));
+    return two ? _mm512_inserti64x4(lo, avx2::Load32(b[1].qs), 1) : lo;
+  }
+};
+struct Q4_0Levels512 {
+  using Block = BlockQ4_0;
+  HEARTH_AVX512 static __m512i Levels(const Block* b, bool two) {
+    const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
+    const __m128i q1 =
+        two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)) : _mm_setzero_si128();
+    const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);  // [q0 q1]
+    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+    // [q0 q1 q0>>4 q1>>4] → [q0 q0>>4 q1 q1>>4]: low then high nibbles per block, as in the format.
+    const __m512i order = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), both);
+    const __m512i nibbles = _mm512_and_si512(order, _mm512_set1_epi8(0x0F));
+    return _mm512_sub_epi8(nibbles, _mm512_set1_epi8(8));
+  }
+};
+
+template <typename L, int K>
+HEARTH_AVX512 void DotQ8_0ActN(const void* row, const void* act, int64_t stride, int64_t n,
+                               float* out) {
+  const auto* w = static_cast<const typename L::Block*>(row);
+  const auto* x0 = static_cast<const uint8_t*>(act);
+  const int64_t nb = n / kQK;
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; i += 2) {
+    const bool two = i + 1 < nb;
+    const __m512i levels = L::Levels(w + i, two);
+    // −128·Σw per int32 lane: the start value of every token's accumulation.
+    const __m512i start =
+        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, levels));
+    const float dw0 = F16(w[i].d);
+    const float dw1 = two ? F16(w[i + 1].d) : 0.f;
+    for (int k = 0; k < K; ++k) {
+      const auto* xb = reinterpret_cast<const BlockQ8_0*>(x0 + k * stride) + i;
+      const __m512i x_lo = _mm512_zextsi256_si512(avx2::Load32(xb[0].qs));
+      const __m512i x = two ? _mm512_inserti64x4(x_lo, avx2::Load32(xb[1].qs), 1) : x_lo;
+      const __m512i p = _mm512_dpbusd_epi32(start, _mm512_xor_si512(x, bias), levels);
+      const float d0 = dw0 * F16(xb[0].d);
+      const float d1 = two ? dw1 * F16(xb[1].d) : 0.f;
+      const __m512 d = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(d0), _mm512_set1_ps(d1));
+      acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[k]);
+    }
+  }
+  for (int k = 0; k < K; ++k) out[k] = _mm512_reduce_add_ps(acc[k]);
+}
+
+template <typename L>
+HEARTH_AVX512 float DotQ8_0Act(const void* row, const void* act, int64_t n) {
+  float out;
+  DotQ8_0ActN<L, 1>(row, act, 0, n, &out);
+  return out;
+}
+
+template <typename L>
+HEARTH_AVX512 void DotQ8_0Act4(const void* row, const void* act, int64_t stride, int64_t n,
+                               float* out) {
+  DotQ8_0ActN<L, 4>(row, act, stride, n, out);
+}
+
+}  // namespace
+
+bool Usable() {
+  static const bool usable = [] {
+    __builtin_cpu_init();
+    return avx2::Usable() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  return usable;
+}
+
+VecDotFn VecDot(gguf::TensorType t) {
+  switch (t) {
+    case T::kQ8_0: return DotQ8_0Act<Q8_0Levels512>;
+    case T::kQ4_0: return DotQ8_0Act<Q4_0Levels512>;
+    default: return nullptr;
+  }
+}
+
+VecDot4Fn VecDot4(gguf::TensorType t) {
+  switch (t) {
+    case T::kQ8_0: return DotQ8_0Act4<Q8_0Levels512>;
+    case T::kQ4_0: return DotQ8_0Act4<Q4_0Levels512>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace hearth::kernels::avx512
+
+#else  // not x86: no AVX-512 kernels
+
+namespace hearth::kernels::avx512 {
+bool Usable() { return false; }
+VecDotFn VecDot(gguf::TensorType) { return nullptr; }
+VecDot4Fn VecDot4(gguf::TensorType) { return nullptr; }
+}  // namespace hearth::kernels::avx512
+
+#endif

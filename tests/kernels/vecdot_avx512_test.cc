@@ -1,0 +1,155 @@
+// The AVX-512 VNNI dot products (Q4_0 and Q8_0 weights against Q8_0 activations): against the
+// scalar reference over sizes (even and odd block counts: the kernels take blocks in pairs) and
+// misalignments, exactly on integer-valued data, four-token against single-token bit for bit, and
+// the dispatch choice. Skipped where the CPU lacks AVX-512 F/BW/VL/VNNI.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/impl.h"
+#include "kernels/quant.h"
+#include "test_util.h"
+
+namespace hearth::kernels {
+namespace {
+
+using T = TensorType;
+using testing::AbsDotScale;
+using testing::Activations;
+using testing::Dequantize;
+using testing::Gaussian;
+using testing::Name;
+using testing::Quantize;
+
+// As in vecdot_test.cc: the same integer block products summed in another order in F32 lanes.
+constexpr double kSimdVsRefTol = 5e-7;  // relative to Σ|w_i·x_i|
+
+const T kTypes[] = {T::kQ4_0, T::kQ8_0};
+
+bool Available() { return avx512::Usable(); }
+
+TEST(VecDotAvx512Test, CoversQ4_0AndQ8_0Only) {
+  if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
+  for (T type : kTypes) {
+    EXPECT_NE(avx512::VecDot(type), nullptr) << Name(type);
+    EXPECT_NE(avx512::VecDot4(type), nullptr) << Name(type);
+  }
+  EXPECT_EQ(avx512::VecDot(T::kQ4_1), nullptr);
+  EXPECT_EQ(avx512::VecDot4(T::kQ4_K), nullptr);
+}
+
+TEST(VecDotAvx512Test, MatchesReferenceOverSizesAndMisalignment) {
+  if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
+  for (T type : kTypes) {
+    const VecDotFn simd = avx512::VecDot(type);
+    const VecDotFn reference = ref::VecDot(type);
+    for (int64_t blocks : {1, 2, 3, 4, 7, 8, 33, 64}) {
+      const int64_t n = 32 * blocks;
+      const auto w = Gaussian(n, static_cast<uint32_t>(n));
+      const auto x = Gaussian(n, static_cast<uint32_t>(n) + 1);
+      const auto wq = Quantize(type, w);
+      const auto act = Activations(type, x);
+      const double scale = AbsDotScale(Dequantize(type, wq.data(), n),
+                                       Dequantize(VecDotType(type), act.data(), n));
+      const float want = reference(wq.data(), act.data(), n);
+      for (int mw = 0; mw < 8; ++mw) {
+        for (int mx : {0, 3, 5}) {
+          testing::OffsetBuffer wb(wq, mw), xb(act, mx);
+          const float got = simd(wb.data(), xb.data(), n);
+          ASSERT_NEAR(got, want, kSimdVsRefTol * scale)
+              << Name(type) << " n=" << n << " misalign " << mw << "/" << mx;
+        }
+      }
+    }
+  }
+}
+
+TEST(VecDotAvx512Test, ZeroLengthIsZero) {
+  if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
+  const uint8_t none[1] = {0};
+  for (T type : kTypes) EXPECT_EQ(avx512::VecDot(type)(none, none, 0), 0.f) << Name(type);
+}
+
+// Raw blocks with both scales 1.0 and every level byte random (Q8_0 weights include −128, which
+// the weight quantizer never writes but the kernel must still take): all block sums and partial
+// sums are integers below 2^24, so F32 is exact in any order and the result must equal the
+// integer dot exactly.
+TEST(VecDotAvx512Test, ExactOnIntegerData) {
+  if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
+  constexpr uint16_t kOne = 0x3C00;  // F16 1.0
+  std::mt19937 rng(7);
+  for (T type : kTypes) {
+    for (int64_t blocks : {1, 2, 5, 16}) {  // 16·32·128·127 < 2^24
+      const int64_t n = 32 * blocks;
+      std::vector<uint8_t> wq(RowBytes(type, n)), act(RowBytes(T::kQ8_0, n));
+      for (auto& b : wq) b = static_cast<uint8_t>(rng());
+      for (auto& b : act) b = static_cast<uint8_t>(static_cast<int>(rng() % 255) - 127);
+      int64_t want = 0;
+      for (int64_t i = 0; i < blocks; ++i) {
+        uint8_t* wb = wq.data() + i * BlockBytes(type);
+        uint8_t* xb = act.data() + i * BlockBytes(T::kQ8_0);
+        std::memcpy(wb, &kOne, 2);
+        std::memcpy(xb, &kOne, 2);
+        for (int j = 0; j < 32; ++j) {
+          const int xv = static_cast<int8_t>(xb[2 + j]);
+          const int wv = type == T::kQ8_0 ? static_cast<int8_t>(wb[2 + j])
+                                          : ((wb[2 + j % 16] >> (j < 16 ? 0 : 4)) & 15) - 8;
+          want += int64_t{wv} * xv;
+        }
+      }
+      EXPECT_EQ(ref::VecDot(type)(wq.data(), act.data(), n), static_cast<float>(want))
+          << Name(type) << " blocks=" << blocks;
+      EXPECT_EQ(avx512::VecDot(type)(wq.data(), act.data(), n), static_cast<float>(want))
+          << Name(type) << " blocks=" << blocks;
+      float out[4];
+      avx512::VecDot4(type)(wq.data(), act.data(), 0, n, out);  // stride 0: same token 4 times
+      for (float v : out) EXPECT_EQ(v, static_cast<float>(want)) << Name(type);
+    }
+  }
+}
+
+TEST(VecDotAvx512Test, FourTokenIsBitIdenticalToSingleToken) {
+  if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
+  for (T type : kTypes) {
+    const VecDot4Fn four = avx512::VecDot4(type);
+    const VecDotFn one = avx512::VecDot(type);
+    for (int64_t blocks : {1, 3, 4, 17}) {
+      const int64_t n = 32 * blocks;
+      const auto wq = Quantize(type, Gaussian(n, 3));
+      const int64_t act_bytes = RowBytes(VecDotType(type), n);
+      for (int64_t stride : {act_bytes, act_bytes + 5}) {  // packed and padded rows
+        std::vector<uint8_t> acts(4 * stride + 8);
+        for (int k = 0; k < 4; ++k) {
+          const auto a = Activations(type, Gaussian(n, 10 + k));
+          std::memcpy(acts.data() + 1 + k * stride, a.data(), a.size());
+        }
+        float out[4];
+        four(wq.data(), acts.data() + 1, stride, n, out);
+        for (int k = 0; k < 4; ++k) {
+          ASSERT_EQ(out[k], one(wq.data(), acts.data() + 1 + k * stride, n))
+              << Name(type) << " n=" << n << " token " << k;
+        }
+      }
+    }
+  }
+}
+
+TEST(VecDotAvx512Test, DispatchPrefersAvx512WhereAvailable) {
+  const char* no_simd = std::getenv("HEARTH_NO_SIMD");
+  const bool simd_on = no_simd == nullptr || std::string(no_simd) == "0";
+  for (T type : kTypes) {
+    if (simd_on && Available()) {
+      EXPECT_EQ(BestVecDot(type), avx512::VecDot(type)) << Name(type);
+      EXPECT_EQ(BestVecDot4(type), avx512::VecDot4(type)) << Name(type);
+    } else {
+      EXPECT_NE(BestVecDot(type), avx512::VecDot(type)) << Name(type);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hearth::kernels
