@@ -33,6 +33,14 @@ class KvLayer {
   void LoadK(int64_t cell, int off, int n, float* dst) const;
   void LoadV(int64_t cell, int off, int n, float* dst) const;
   int64_t PosAt(int64_t cell) const { return pos_[cell]; }
+  KvType type() const { return type_; }
+  // Raw F16 rows (type() == kF16 only): width() halves each.
+  const uint16_t* KRowF16(int64_t cell) const {
+    return reinterpret_cast<const uint16_t*>(k_.data() + cell * row_bytes_);
+  }
+  const uint16_t* VRowF16(int64_t cell) const {
+    return reinterpret_cast<const uint16_t*>(v_.data() + cell * row_bytes_);
+  }
   int64_t bytes() const { return static_cast<int64_t>(k_.size() + v_.size()); }
 
  private:

@@ -52,4 +52,7 @@ struct AttentionArgs {
 };
 void Attention(const AttentionArgs& a, const KvLayer& kv, ThreadPool& pool);
 
+// The same with the scalar reference primitives only (tests compare the two).
+void AttentionReference(const AttentionArgs& a, const KvLayer& kv, ThreadPool& pool);
+
 }  // namespace hearth::model

@@ -39,19 +39,22 @@ struct Bounds {
   double long_first;   // first step after the 40- and 90-token prompts
 };
 // F32: F16 K/V/Q and GELU as llama.cpp; summation order only (measured <= 0.009 everywhere).
-// Quantized: measured first steps 0.00-0.12 on the 5-token prompt (0-2 8-bit flips), later steps
-// of it up to 0.27, and 0.10-1.9 after the 40/90-token prompts, where flips have compounded (the
+// Quantized: measured first steps 0.00-0.13 on the 5-token prompt (0-2 8-bit flips), later steps
+// of it up to 0.28, and 0.10-1.9 after the 40/90-token prompts, where flips have compounded (the
 // independent reference's own exact mode is 2-8 away there, and on the MoE file a flip changes
-// the routed experts). Later steps of the long prompts are printed, not bounded.
+// the routed experts). Later steps of the long prompts are printed, not bounded. Which rows flip
+// depends on the dot kernels' float summation order: with the AVX2 kernels the Gemma 3 Q4_0 and
+// 12B Q4_0 first steps are bit-exact (0.0000), with the AVX-512 ones 0.11; the short-prompt bound
+// is therefore the one-flip level, 0.15, for every quantized file.
 const std::map<std::string, Bounds> kBounds = {
     {"g3-tiny-f32.gguf", {0.01, 0.02, 0.02}},
-    {"g3-tiny-q4_0.gguf", {0.02, 0.2, 0.3}},
-    {"g4-e2b-tiny-q8_0.gguf", {0.1, 0.4, 0.6}},
-    {"g4-u12b-tiny-q8_0.gguf", {0.1, 0.4, 2.5}},
-    {"g4-u12b-tiny-q4_0.gguf", {0.02, 0.4, 1.2}},
+    {"g3-tiny-q4_0.gguf", {0.15, 0.3, 0.3}},
+    {"g4-e2b-tiny-q8_0.gguf", {0.15, 0.4, 0.8}},
+    {"g4-u12b-tiny-q8_0.gguf", {0.15, 0.4, 2.5}},
+    {"g4-u12b-tiny-q4_0.gguf", {0.15, 0.4, 1.2}},
     // MoE long prompts: a flip reroutes experts and llama.cpp's top tokens can leave our top 50
     // (the reference's exact mode: 8.1); printed only.
-    {"g4-moe-tiny-q4_0.gguf", {0.2, 0.4, 1e300}},
+    {"g4-moe-tiny-q4_0.gguf", {0.15, 0.4, 1e300}},
 };
 // Greedy ids may part ways only where llama.cpp's own top two are this close (F32: never).
 constexpr double kNearTieQuantized = 0.3;
