@@ -17,19 +17,11 @@ Result<Config> LoadGemma3Config(const gguf::File& f) {
   Config c;
   c.arch = Arch::kGemma3;
   c.arch_name = "gemma3";
-  c.name = f.GetString("general.name").ok() ? *f.GetString("general.name") : "";
-  ASSIGN_OR_RETURN(uint32_t n_embd, hp.U32("embedding_length"));
-  ASSIGN_OR_RETURN(uint32_t n_layer, hp.U32("block_count"));
-  ASSIGN_OR_RETURN(uint32_t n_ctx, hp.U32Or("context_length", 131072));
-  TRY(CheckDim(hp.Key("embedding_length"), n_embd));
-  TRY(CheckDim(hp.Key("block_count"), n_layer, 4096));
-  c.n_embd = static_cast<int>(n_embd);
-  c.n_layer = static_cast<int>(n_layer);
-  c.n_ctx_train = static_cast<int>(std::min<uint32_t>(n_ctx, 1u << 30));
-  ASSIGN_OR_RETURN(std::vector<int> n_ff, hp.PerLayer("feed_forward_length", c.n_layer, true));
-  ASSIGN_OR_RETURN(std::vector<int> n_head, hp.PerLayer("attention.head_count", c.n_layer, true));
-  ASSIGN_OR_RETURN(std::vector<int> n_head_kv,
-                   hp.PerLayer("attention.head_count_kv", c.n_layer, false, n_head[0]));
+  ASSIGN_OR_RETURN(CommonHParams h, ReadCommonHParams(f, hp, c));
+  const uint32_t n_embd = static_cast<uint32_t>(c.n_embd);
+  const std::vector<int>& n_ff = h.n_ff;
+  const std::vector<int>& n_head = h.n_head;
+  const std::vector<int>& n_head_kv = h.n_head_kv;
   ASSIGN_OR_RETURN(uint32_t key_len, hp.U32Or("attention.key_length", n_embd / n_head[0]));
   ASSIGN_OR_RETURN(uint32_t val_len, hp.U32Or("attention.value_length", key_len));
   if (key_len != val_len)

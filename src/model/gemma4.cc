@@ -20,19 +20,10 @@ Result<Config> LoadGemma4Config(const gguf::File& f) {
   c.arch_name = "gemma4";
   c.v_norm = true;
   c.attn_scale = 1.0f;
-  if (auto name = f.GetString("general.name"); name.ok()) c.name = *name;
-  ASSIGN_OR_RETURN(uint32_t n_embd, hp.U32("embedding_length"));
-  ASSIGN_OR_RETURN(uint32_t n_layer, hp.U32("block_count"));
-  ASSIGN_OR_RETURN(uint32_t n_ctx, hp.U32Or("context_length", 131072));
-  TRY(CheckDim(hp.Key("embedding_length"), n_embd));
-  TRY(CheckDim(hp.Key("block_count"), n_layer, 4096));
-  c.n_embd = static_cast<int>(n_embd);
-  c.n_layer = static_cast<int>(n_layer);
-  c.n_ctx_train = static_cast<int>(std::min<uint32_t>(n_ctx, 1u << 30));
-  ASSIGN_OR_RETURN(std::vector<int> n_ff, hp.PerLayer("feed_forward_length", c.n_layer, true));
-  ASSIGN_OR_RETURN(std::vector<int> n_head, hp.PerLayer("attention.head_count", c.n_layer, true));
-  ASSIGN_OR_RETURN(std::vector<int> n_head_kv,
-                   hp.PerLayer("attention.head_count_kv", c.n_layer, false, n_head[0]));
+  ASSIGN_OR_RETURN(CommonHParams h, ReadCommonHParams(f, hp, c));
+  const std::vector<int>& n_ff = h.n_ff;
+  const std::vector<int>& n_head = h.n_head;
+  const std::vector<int>& n_head_kv = h.n_head_kv;
   ASSIGN_OR_RETURN(uint32_t hd_full, hp.U32("attention.key_length"));
   ASSIGN_OR_RETURN(uint32_t hdv_full, hp.U32Or("attention.value_length", hd_full));
   ASSIGN_OR_RETURN(uint32_t hd_swa, hp.U32("attention.key_length_swa"));
@@ -63,7 +54,7 @@ Result<Config> LoadGemma4Config(const gguf::File& f) {
   c.n_expert_used = static_cast<int>(n_expert_used);
   c.n_ff_exp = static_cast<int>(n_ff_exp);
 
-  if (shared >= n_layer) return InvalidArgumentError("shared_kv_layers >= block_count");
+  if (shared >= static_cast<uint32_t>(c.n_layer)) return InvalidArgumentError("shared_kv_layers >= block_count");
   const int kv_from_start = c.n_layer - static_cast<int>(shared);
   if (shared > 0 && kv_from_start < 2)
     return InvalidArgumentError("KV sharing needs at least two layers with their own KV");

@@ -1,5 +1,9 @@
 #include "model/hparams.h"
 
+#include <algorithm>
+
+#include "model/config.h"
+
 namespace hearth::model {
 
 Status CheckDim(const std::string& key, int64_t v, int64_t max) {
@@ -8,6 +12,23 @@ Status CheckDim(const std::string& key, int64_t v, int64_t max) {
                                 std::to_string(max) + ")");
   }
   return Status::Ok();
+}
+
+Result<CommonHParams> ReadCommonHParams(const gguf::File& f, const HParams& hp, Config& c) {
+  if (auto name = f.GetString("general.name"); name.ok()) c.name = *name;
+  ASSIGN_OR_RETURN(uint32_t n_embd, hp.U32("embedding_length"));
+  ASSIGN_OR_RETURN(uint32_t n_layer, hp.U32("block_count"));
+  ASSIGN_OR_RETURN(uint32_t n_ctx, hp.U32Or("context_length", 131072));
+  TRY(CheckDim(hp.Key("embedding_length"), n_embd));
+  TRY(CheckDim(hp.Key("block_count"), n_layer, 4096));
+  c.n_embd = static_cast<int>(n_embd);
+  c.n_layer = static_cast<int>(n_layer);
+  c.n_ctx_train = static_cast<int>(std::min<uint32_t>(n_ctx, 1u << 30));
+  CommonHParams h;
+  ASSIGN_OR_RETURN(h.n_ff, hp.PerLayer("feed_forward_length", c.n_layer, true));
+  ASSIGN_OR_RETURN(h.n_head, hp.PerLayer("attention.head_count", c.n_layer, true));
+  ASSIGN_OR_RETURN(h.n_head_kv, hp.PerLayer("attention.head_count_kv", c.n_layer, false, h.n_head[0]));
+  return h;
 }
 
 Result<std::vector<int>> HParams::PerLayer(const std::string& name, int n_layer, bool required,

@@ -31,6 +31,15 @@ class HParams {
   std::string prefix_;
 };
 
+struct Config;
+
+// The keys every Gemma decoder has, read and range-checked: fills c.name, n_embd, n_layer and
+// n_ctx_train, and returns the per-layer FFN widths and head counts (scalars or arrays).
+struct CommonHParams {
+  std::vector<int> n_ff, n_head, n_head_kv;
+};
+Result<CommonHParams> ReadCommonHParams(const gguf::File& f, const HParams& hp, Config& c);
+
 // A positive value that fits the engine's int dimensions; errors name the key.
 Status CheckDim(const std::string& key, int64_t v, int64_t max = int64_t{1} << 24);
 
