@@ -54,6 +54,8 @@ void ThreadPool::RunOnAllImpl(void* obj, ThreadFn call) {
     call(obj, 0);
     return;
   }
+  // Several threads may share one pool (two models' schedulers): they take turns.
+  std::lock_guard<std::mutex> turn(call_mu_);
   job_obj_ = obj;
   job_call_ = call;
   pending_.store(n_threads_ - 1, std::memory_order_release);

@@ -2,7 +2,8 @@
 //
 // The forward pass calls ParallelFor once per matrix product, so the cost that matters is the
 // fork/join latency: workers spin briefly on an atomic generation counter before sleeping on a
-// condition variable. The calling thread takes part as worker 0.
+// condition variable. The calling thread takes part as worker 0. Callers on different threads may
+// share a pool: their parallel-fors run one after another (a job must not start another).
 //
 //   pool.ParallelFor(n_rows, [&](int64_t begin, int64_t end, int thread) { ... });
 #pragma once
@@ -58,6 +59,7 @@ class ThreadPool {
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
+  std::mutex call_mu_;  // one RunOnAll at a time
   std::condition_variable cv_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <limits>
 
-#include "tokenizer/stream_decoder.h"
 
 namespace hearth::engine {
 
@@ -40,84 +39,120 @@ size_t HeldBack(const std::string& text, const std::vector<std::string>& stops) 
 
 }  // namespace
 
+Generator::Generator(const tokenizer::Tokenizer& tok, int32_t n_vocab, const GenerateOptions& opt,
+                     SamplingParams sp, StreamCallback on_text)
+    : tok_(tok), n_vocab_(n_vocab), opt_(opt), sampler_(std::move(sp), n_vocab),
+      dec_(tok, opt.render_special), on_text_(std::move(on_text)) {
+  res_.finish = FinishReason::kLength;
+}
+
+Result<std::unique_ptr<Generator>> Generator::Create(const tokenizer::Tokenizer& tok,
+                                                     int32_t n_vocab, const GenerateOptions& opt,
+                                                     StreamCallback on_text) {
+  SamplingParams sp = opt.sampling;
+  for (int32_t id : tok.vocab().suppress_tokens)
+    if (id >= 0 && id < n_vocab) sp.logit_bias.push_back({id, -std::numeric_limits<float>::infinity()});
+  TRY(sp.Validate(n_vocab));
+  for (const auto& st : opt.stop)
+    if (st.empty()) return InvalidArgumentError("stop strings must not be empty");
+  if (opt.top_logprobs < 0 || opt.top_logprobs > 20)
+    return InvalidArgumentError("top_logprobs must be between 0 and 20, got " +
+                                std::to_string(opt.top_logprobs));
+  if (opt.max_tokens == 0) return InvalidArgumentError("max_tokens must be at least 1");
+  return std::unique_ptr<Generator>(new Generator(tok, n_vocab, opt, std::move(sp),
+                                                  std::move(on_text)));
+}
+
+bool Generator::Emit(const std::string& text, const GeneratedToken& g) {
+  res_.text += text;
+  if (on_text_ && !text.empty()) return on_text_(text, g);
+  return true;
+}
+
+bool Generator::Step(const float* logits, const std::vector<int32_t>& history, int64_t n_past,
+                     int64_t n_ctx) {
+  if (done_) return false;
+  GeneratedToken g;
+  g.id = sampler_.Sample(logits, history);
+  g.piece = tok_.TokenText(g.id);
+  g.logprob = Logprob(logits, n_vocab_, g.id);
+  if (opt_.top_logprobs > 0) g.top = TopLogprobs(logits, n_vocab_, opt_.top_logprobs);
+  res_.tokens.push_back(g);
+  const GeneratedToken& cur = res_.tokens.back();
+
+  if (!opt_.ignore_eos && tok_.IsEog(g.id)) {
+    res_.finish = FinishReason::kStop;
+    stopped_ = done_ = true;
+    return false;
+  }
+  pending_ += dec_.Push(g.id);
+  // A complete stop string ends generation; the text before it is shown.
+  size_t cut = std::string::npos;
+  for (const auto& st : opt_.stop) cut = std::min(cut, pending_.find(st));
+  if (cut != std::string::npos) {
+    Emit(pending_.substr(0, cut), cur);
+    pending_.clear();
+    res_.finish = FinishReason::kStop;
+    stopped_ = done_ = true;
+    return false;
+  }
+  const size_t hold = HeldBack(pending_, opt_.stop);
+  const std::string show = pending_.substr(0, pending_.size() - hold);
+  pending_.erase(0, show.size());
+  if (!Emit(show, cur)) {
+    res_.finish = FinishReason::kCancelled;
+    stopped_ = done_ = true;
+    return false;
+  }
+  const int64_t made = static_cast<int64_t>(res_.tokens.size());
+  if (opt_.max_tokens >= 0 && made >= opt_.max_tokens) {  // no need to feed the last one
+    res_.finish = FinishReason::kLength;
+    done_ = true;
+    return false;
+  }
+  if (n_past >= n_ctx) {
+    res_.finish = FinishReason::kContextFull;
+    done_ = true;
+    return false;
+  }
+  return true;
+}
+
+GenerateResult Generator::Finish(bool cancelled) {
+  done_ = true;
+  if (cancelled) {
+    res_.finish = FinishReason::kCancelled;
+    stopped_ = true;
+  }
+  if (res_.finish != FinishReason::kCancelled && !(stopped_ && pending_.empty())) {
+    pending_ += dec_.Flush();
+    if (!pending_.empty() && !res_.tokens.empty()) Emit(pending_, res_.tokens.back());
+    pending_.clear();
+  }
+  return std::move(res_);
+}
+
 Result<GenerateResult> Generate(Session& s, const tokenizer::Tokenizer& tok,
                                 std::span<const int32_t> prompt, const GenerateOptions& opt,
                                 const StreamCallback& on_text) {
-  GenerateResult res;
-  res.prompt_tokens = static_cast<int64_t>(prompt.size());
-  SamplingParams sp = opt.sampling;
-  for (int32_t id : tok.vocab().suppress_tokens)
-    if (id >= 0 && id < s.n_vocab()) sp.logit_bias.push_back({id, -std::numeric_limits<float>::infinity()});
-  TRY(sp.Validate(s.n_vocab()));
-  for (const auto& st : opt.stop)
-    if (st.empty()) return InvalidArgumentError("stop strings must not be empty");
-
+  ASSIGN_OR_RETURN(std::unique_ptr<Generator> gen,
+                   Generator::Create(tok, s.n_vocab(), opt, on_text));
   auto t0 = std::chrono::steady_clock::now();
   if (!prompt.empty()) {
     TRY(s.Feed(prompt));
   } else if (s.n_past() == 0) {
     return InvalidArgumentError("nothing to generate from: empty prompt");
   }
-  res.prefill_ms = MsSince(t0);
+  const double prefill_ms = MsSince(t0);
 
-  Sampler sampler(sp, s.n_vocab());
-  tokenizer::StreamDecoder dec(tok, opt.render_special);
-  std::string pending;  // decoded text not yet shown (may start a stop string)
-  res.finish = FinishReason::kLength;
   auto t1 = std::chrono::steady_clock::now();
-  bool stopped = false;
-
-  auto emit = [&](const std::string& text, const GeneratedToken& g) -> bool {
-    res.text += text;
-    if (on_text && !text.empty()) return on_text(text, g);
-    return true;
-  };
-
-  for (int64_t i = 0; opt.max_tokens < 0 || i < opt.max_tokens; ++i) {
-    const float* logits = s.logits();
-    GeneratedToken g;
-    g.id = sampler.Sample(logits, s.history());
-    g.piece = tok.TokenText(g.id);
-    g.logprob = Logprob(logits, s.n_vocab(), g.id);
-    if (opt.top_logprobs > 0) g.top = TopLogprobs(logits, s.n_vocab(), opt.top_logprobs);
-    res.tokens.push_back(g);
-
-    if (!opt.ignore_eos && tok.IsEog(g.id)) {
-      res.finish = FinishReason::kStop;
-      stopped = true;
-      break;
-    }
-    pending += dec.Push(g.id);
-    // A complete stop string ends generation; the text before it is shown.
-    size_t cut = std::string::npos;
-    for (const auto& st : opt.stop) cut = std::min(cut, pending.find(st));
-    if (cut != std::string::npos) {
-      emit(pending.substr(0, cut), g);
-      pending.clear();
-      res.finish = FinishReason::kStop;
-      stopped = true;
-      break;
-    }
-    const size_t hold = HeldBack(pending, opt.stop);
-    const std::string show = pending.substr(0, pending.size() - hold);
-    pending.erase(0, show.size());
-    if (!emit(show, g)) {
-      res.finish = FinishReason::kCancelled;
-      stopped = true;
-      break;
-    }
-    if (opt.max_tokens >= 0 && i + 1 >= opt.max_tokens) break;  // no need to feed the last one
-    if (s.n_past() >= s.n_ctx()) {
-      res.finish = FinishReason::kContextFull;
-      break;
-    }
-    const int32_t id = g.id;
+  while (gen->Step(s.logits(), s.history(), s.n_past(), s.n_ctx())) {
+    const int32_t id = gen->next();
     TRY(s.Feed(std::span<const int32_t>(&id, 1)));
   }
-  if (res.finish != FinishReason::kCancelled && !(stopped && pending.empty())) {
-    pending += dec.Flush();
-    if (!pending.empty() && !res.tokens.empty()) emit(pending, res.tokens.back());
-  }
+  GenerateResult res = gen->Finish();
+  res.prompt_tokens = static_cast<int64_t>(prompt.size());
+  res.prefill_ms = prefill_ms;
   res.decode_ms = MsSince(t1);
   return res;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "core/status.h"
 #include "engine/sampler.h"
 #include "engine/session.h"
+#include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth::engine {
@@ -44,6 +46,45 @@ struct GenerateResult {
 
 // Called with newly visible text and the tokens it came from; return false to cancel.
 using StreamCallback = std::function<bool(const std::string& text, const GeneratedToken& tok)>;
+
+// One sequence's generation, a step at a time: the loop of Generate() for callers that run the
+// forward pass themselves (the continuous-batching scheduler feeds many sequences in one pass).
+//
+//   ASSIGN_OR_RETURN(auto g, Generator::Create(tok, n_vocab, opt, &on_text));
+//   while (g->Step(logits, history, n_past, n_ctx)) { feed g->next(); logits = ...; }
+//   GenerateResult r = g->Finish();
+class Generator {
+ public:
+  // Validates the options (sampling ranges, stop strings) against the vocabulary.
+  static Result<std::unique_ptr<Generator>> Create(const tokenizer::Tokenizer& tok,
+                                                   int32_t n_vocab, const GenerateOptions& opt,
+                                                   StreamCallback on_text);
+  // Samples from `logits` (predicting position n_past), streams the visible text and decides
+  // whether to go on. True: feed next() and call again with the new logits.
+  bool Step(const float* logits, const std::vector<int32_t>& history, int64_t n_past,
+            int64_t n_ctx);
+  int32_t next() const { return res_.tokens.back().id; }
+  // Ends generation (flushing held-back text) and returns the result; `cancelled` marks a stop
+  // from outside (client gone).
+  GenerateResult Finish(bool cancelled = false);
+  const GenerateResult& result() const { return res_; }
+
+ private:
+  Generator(const tokenizer::Tokenizer& tok, int32_t n_vocab, const GenerateOptions& opt,
+            SamplingParams sp, StreamCallback on_text);
+  bool Emit(const std::string& text, const GeneratedToken& g);
+
+  const tokenizer::Tokenizer& tok_;
+  int32_t n_vocab_;
+  GenerateOptions opt_;
+  Sampler sampler_;
+  tokenizer::StreamDecoder dec_;
+  StreamCallback on_text_;
+  GenerateResult res_;
+  std::string pending_;   // decoded text not yet shown (may start a stop string)
+  bool stopped_ = false;  // ended by end-of-generation, a stop string or the callback
+  bool done_ = false;
+};
 
 // Feeds `prompt` (unless empty: then continues from the session's current logits) and generates.
 Result<GenerateResult> Generate(Session& s, const tokenizer::Tokenizer& tok,

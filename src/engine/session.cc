@@ -5,7 +5,10 @@
 namespace hearth::engine {
 
 Session::Session(const model::Model& m, SessionOptions opt, ThreadPool& pool, model::KvCache kv)
-    : model_(m), opt_(opt), pool_(pool), kv_(std::move(kv)), st_(m.config(), opt.n_batch),
+    : model_(m), opt_(opt), pool_(pool), kv_(std::move(kv)),
+      own_st_(opt.shared_state ? nullptr
+                               : std::make_unique<model::ForwardState>(m.config(), opt.n_batch)),
+      st_(opt.shared_state ? opt.shared_state : own_st_.get()),
       logits_(m.config().n_vocab) {}
 
 Result<std::unique_ptr<Session>> Session::Create(const model::Model& m, SessionOptions opt,
@@ -13,6 +16,10 @@ Result<std::unique_ptr<Session>> Session::Create(const model::Model& m, SessionO
   if (opt.n_ctx <= 0) opt.n_ctx = m.config().n_ctx_train;
   if (opt.n_batch <= 0) return InvalidArgumentError("batch size must be positive");
   opt.n_batch = std::min(opt.n_batch, opt.n_ctx);
+  if (opt.shared_state && opt.shared_state->max_batch < opt.n_batch)
+    return InvalidArgumentError("shared activation buffers hold " +
+                                std::to_string(opt.shared_state->max_batch) +
+                                " rows, fewer than the batch of " + std::to_string(opt.n_batch));
   ASSIGN_OR_RETURN(model::KvCache kv, model::KvCache::Create(m.config(), opt.n_ctx, opt.n_batch,
                                                              opt.kv_type));
   return std::unique_ptr<Session>(new Session(m, opt, pool, std::move(kv)));
@@ -38,7 +45,7 @@ Status Session::Feed(std::span<const int32_t> ids) {
     b.tokens = ids.data() + off;
     b.n_tok = std::min(opt_.n_batch, n - off);
     b.pos0 = n_past_;
-    TRY(model_.Forward(b, kv_, st_, pool_, logits_.data()));
+    TRY(model_.Forward(b, kv_, *st_, pool_, logits_.data()));
     n_past_ += b.n_tok;
     history_.insert(history_.end(), b.tokens, b.tokens + b.n_tok);
   }
@@ -63,11 +70,17 @@ Status Session::FeedEmbeddings(const float* embd, int64_t n, bool causal) {
     b.n_tok = std::min(opt_.n_batch, n - off);
     b.pos0 = n_past_;
     b.causal = causal;
-    TRY(model_.Forward(b, kv_, st_, pool_, logits_.data()));
+    TRY(model_.Forward(b, kv_, *st_, pool_, logits_.data()));
     n_past_ += b.n_tok;
     history_.insert(history_.end(), b.n_tok, -1);
   }
   return Status::Ok();
+}
+
+void Session::Accept(int32_t id, const float* logits_row) {
+  std::copy(logits_row, logits_row + n_vocab(), logits_.begin());
+  history_.push_back(id);
+  ++n_past_;
 }
 
 Status Session::Truncate(int64_t n) {

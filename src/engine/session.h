@@ -22,6 +22,9 @@ struct SessionOptions {
   int64_t n_ctx = 4096;      // positions the sequence may reach (0: the model's training context)
   int64_t n_batch = 512;     // rows per forward call (prefill micro-batch)
   model::KvType kv_type = model::KvType::kF16;
+  // Activation buffers to use instead of the session's own (several sessions that never run at
+  // the same time share one; its max_batch must be >= n_batch). Not owned.
+  model::ForwardState* shared_state = nullptr;
 };
 
 class Session {
@@ -46,6 +49,12 @@ class Session {
   // would still need (rewinding further back than one micro-batch past the window).
   Status Truncate(int64_t n);
   const model::Model& model() const { return model_; }
+
+  // For callers that batch several sessions in one forward pass (model::ForwardSeqs): the cache
+  // to write position n_past() into, and Accept() to record the token fed there and the logits
+  // the pass produced for it.
+  model::KvCache& kv() { return kv_; }
+  void Accept(int32_t id, const float* logits_row);
   int64_t kv_bytes() const { return kv_.bytes(); }
 
  private:
@@ -54,7 +63,8 @@ class Session {
   SessionOptions opt_;
   ThreadPool& pool_;
   model::KvCache kv_;
-  model::ForwardState st_;
+  std::unique_ptr<model::ForwardState> own_st_;
+  model::ForwardState* st_;
   std::vector<float> logits_;  // [n_vocab]
   std::vector<int32_t> history_;
   int64_t n_past_ = 0;

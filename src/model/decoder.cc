@@ -108,21 +108,42 @@ void AddRows(float* x, const float* y, int64_t n) {
 
 Status Model::Forward(const Batch& b, KvCache& kv, ForwardState& st, ThreadPool& pool,
                       float* logits) const {
+  const SeqRows one{&kv, b.pos0, b.n_tok};
+  return Run(b, std::span<const SeqRows>(&one, 1), st, pool, logits);
+}
+
+Status Model::ForwardSeqs(const int32_t* tokens, std::span<const SeqRows> seqs, ForwardState& st,
+                          ThreadPool& pool, float* logits) const {
+  Batch b;
+  b.tokens = tokens;
+  for (const SeqRows& s : seqs) b.n_tok += s.n_tok;
+  return Run(b, seqs, st, pool, logits);
+}
+
+Status Model::Run(const Batch& b, std::span<const SeqRows> seqs, ForwardState& st,
+                  ThreadPool& pool, float* logits) const {
   const Config& c = config_;
   const int64_t n = b.n_tok;
   const int64_t E = c.n_embd;
-  if (n <= 0) return InvalidArgumentError("empty batch");
+  if (n <= 0 || seqs.empty()) return InvalidArgumentError("empty batch");
   CHECK(n <= st.max_batch) << "batch of " << n << " rows exceeds " << st.max_batch;
   CHECK((b.tokens == nullptr) != (b.embd == nullptr)) << "batch needs tokens xor embeddings";
-  if (b.pos0 + n > kv.n_ctx()) {
-    return OutOfRangeError("positions " + std::to_string(b.pos0) + ".." +
-                           std::to_string(b.pos0 + n - 1) + " exceed the context of " +
-                           std::to_string(kv.n_ctx()) + " tokens");
+  // Row t belongs to sequence seq_of[t]; positions run on from each sequence's pos0.
+  int64_t t = 0;
+  for (size_t si = 0; si < seqs.size(); ++si) {
+    const SeqRows& s = seqs[si];
+    if (s.n_tok <= 0) return InvalidArgumentError("sequence " + std::to_string(si) + " has no rows");
+    if (s.pos0 + s.n_tok > s.kv->n_ctx()) {
+      return OutOfRangeError("positions " + std::to_string(s.pos0) + ".." +
+                             std::to_string(s.pos0 + s.n_tok - 1) + " exceed the context of " +
+                             std::to_string(s.kv->n_ctx()) + " tokens");
+    }
+    for (int64_t i = 0; i < s.n_tok; ++i, ++t) {
+      st.pos[t] = static_cast<int32_t>(s.pos0 + i);
+      st.limit[t] = static_cast<int32_t>(b.causal ? s.pos0 + i : s.pos0 + s.n_tok - 1);
+    }
   }
-  for (int64_t t = 0; t < n; ++t) {
-    st.pos[t] = static_cast<int32_t>(b.pos0 + t);
-    st.limit[t] = static_cast<int32_t>(b.causal ? b.pos0 + t : b.pos0 + n - 1);
-  }
+  CHECK(t == n) << "sequence rows (" << t << ") differ from the batch (" << n << ")";
 
   // Input rows: token embeddings × sqrt(n_embd), or the given embeddings with scale 1.
   if (b.tokens) {
@@ -170,23 +191,31 @@ Status Model::Forward(const Batch& b, KvCache& kv, ForwardState& st, ThreadPool&
         RopeApply(st.k.data() + t * kv_w, L.n_head_kv, hd, L.n_rot,
                   st.rope_cs.data() + t * L.n_rot);
       if (c.v_norm) HeadNorm(st.v.data(), n, L.n_head_kv, hd, nullptr, c.rms_eps);
-      KvLayer& cache = kv.layer(il);
-      for (int64_t t = 0; t < n; ++t)
-        cache.Store(st.pos[t], st.k.data() + t * kv_w, st.v.data() + t * kv_w);
+      int64_t row = 0;
+      for (const SeqRows& s : seqs) {
+        KvLayer& cache = s.kv->layer(il);
+        for (int64_t i = 0; i < s.n_tok; ++i, ++row)
+          cache.Store(st.pos[row], st.k.data() + row * kv_w, st.v.data() + row * kv_w);
+      }
     }
 
-    AttentionArgs aa;
-    aa.q = st.q.data();
-    aa.out = st.attn.data();
-    aa.n_tok = n;
-    aa.pos = st.pos.data();
-    aa.limit = st.limit.data();
-    aa.n_head = L.n_head;
-    aa.n_head_kv = L.n_head_kv;
-    aa.head_dim = hd;
-    aa.window = L.sliding ? c.n_swa : 0;
-    aa.kq_scale = 1.0f;
-    Attention(aa, kv.layer(il), pool);
+    // Each sequence attends to its own cache only.
+    int64_t row0 = 0;
+    for (const SeqRows& s : seqs) {
+      AttentionArgs aa;
+      aa.q = st.q.data() + row0 * q_w;
+      aa.out = st.attn.data() + row0 * q_w;
+      aa.n_tok = s.n_tok;
+      aa.pos = st.pos.data() + row0;
+      aa.limit = st.limit.data() + row0;
+      aa.n_head = L.n_head;
+      aa.n_head_kv = L.n_head_kv;
+      aa.head_dim = hd;
+      aa.window = L.sliding ? c.n_swa : 0;
+      aa.kq_scale = 1.0f;
+      Attention(aa, s.kv->layer(il), pool);
+      row0 += s.n_tok;
+    }
 
     MatMul(W.attn_output, st.attn.data(), n, st.h.data(), pool, st.ws);
     RmsNormRows(st.h.data(), W.post_attention_norm.data, n, E, c.rms_eps, st.h.data());
@@ -224,10 +253,20 @@ Status Model::Forward(const Batch& b, KvCache& kv, ForwardState& st, ThreadPool&
   }
 
   // ---- output ----
-  const int64_t first = b.all_logits ? 0 : n - 1;
-  const int64_t rows = n - first;
-  RmsNormRows(st.x.data() + first * E, weights_.output_norm.data, rows, E, c.rms_eps,
-              st.xn.data());
+  // Every row, or the last row of each sequence.
+  int64_t rows = 0;
+  if (b.all_logits) {
+    rows = n;
+    RmsNormRows(st.x.data(), weights_.output_norm.data, n, E, c.rms_eps, st.xn.data());
+  } else {
+    int64_t end = 0;
+    for (const SeqRows& s : seqs) {
+      end += s.n_tok;
+      RmsNormRows(st.x.data() + (end - 1) * E, weights_.output_norm.data, 1, E, c.rms_eps,
+                  st.xn.data() + rows * E);
+      ++rows;
+    }
+  }
   MatMul(weights_.lm_head(), st.xn.data(), rows, logits, pool, st.ws);
   if (c.final_softcap > 0) SoftCap(logits, rows * c.n_vocab, c.final_softcap);
   return Status::Ok();

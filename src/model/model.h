@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/status.h"
@@ -28,6 +29,13 @@ struct Batch {
   int64_t pos0 = 0;                 // position of the first row; rows are consecutive
   bool causal = true;               // false: rows attend to each other bidirectionally
   bool all_logits = false;          // logits for every row (else only for the last)
+};
+
+// One sequence's rows in a multi-sequence batch: its cache and the position of its first row.
+struct SeqRows {
+  KvCache* kv = nullptr;
+  int64_t pos0 = 0;
+  int64_t n_tok = 0;
 };
 
 // Activations for up to max_batch rows, allocated once per session.
@@ -70,11 +78,20 @@ class Model {
   Status Forward(const Batch& batch, KvCache& kv, ForwardState& st, ThreadPool& pool,
                  float* logits) const;
 
+  // Several sequences' token rows in one pass, so each weight is read once for all of them
+  // (continuous batching). The rows of seqs[i] follow those of seqs[i-1] in `tokens`; each
+  // sequence writes and attends to its own cache only, causally. Writes the logits of each
+  // sequence's last row to logits[i × n_vocab].
+  Status ForwardSeqs(const int32_t* tokens, std::span<const SeqRows> seqs, ForwardState& st,
+                     ThreadPool& pool, float* logits) const;
+
   // Row `id` of the token embedding scaled by sqrt(n_embd) (what the first layer sees).
   void EmbedToken(int32_t id, float* out) const;
 
  private:
   Model() = default;
+  Status Run(const Batch& b, std::span<const SeqRows> seqs, ForwardState& st, ThreadPool& pool,
+             float* logits) const;
   std::unique_ptr<gguf::File> file_;
   Config config_;
   Weights weights_;
