@@ -69,9 +69,16 @@ nlohmann::json OpenAiErrorJson(const Status& status) {
     case StatusCode::kCancelled: type = "cancelled"; break;
     default: break;
   }
+  // Validation errors about one field start with its name in quotes: "'temperature': must be...".
+  nlohmann::json param = nullptr;
+  const std::string& m = status.message();
+  if (type == "invalid_request_error" && m.size() > 2 && m[0] == '\'') {
+    const size_t end = m.find("': ", 1);
+    if (end != std::string::npos && end > 1 && end < 200) param = m.substr(1, end - 1);
+  }
   nlohmann::json error = {{"message", status.message()},
                           {"type", type},
-                          {"param", nullptr},
+                          {"param", param},
                           {"code", std::string(StatusCodeName(status.code()))}};
   return {{"error", error}};
 }

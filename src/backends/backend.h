@@ -105,7 +105,8 @@ std::optional<int64_t> RetryAfterMs(const Status& status);
 // Builds the ResourceExhausted status for a 429 so that RetryAfterMs() can read it back.
 Status RateLimitedError(std::string message, std::optional<int64_t> retry_after_ms);
 
-// OpenAI-shaped error body: {"error":{"message","type","param":null,"code"}}.
+// OpenAI-shaped error body: {"error":{"message","type","param","code"}}. `param` is the field an
+// invalid-argument message names first in quotes ("'temperature': must be ..."), else null.
 // type: invalid_request_error, authentication_error, permission_error, not_found_error,
 // rate_limit_error, timeout_error, api_error, cancelled.
 nlohmann::json OpenAiErrorJson(const Status& status);

@@ -40,15 +40,17 @@ size_t HeldBack(const std::string& text, const std::vector<std::string>& stops) 
 }  // namespace
 
 Generator::Generator(const tokenizer::Tokenizer& tok, int32_t n_vocab, const GenerateOptions& opt,
-                     SamplingParams sp, StreamCallback on_text)
+                     SamplingParams sp, StreamCallback on_text, TokenCallback on_token)
     : tok_(tok), n_vocab_(n_vocab), opt_(opt), sampler_(std::move(sp), n_vocab),
-      dec_(tok, opt.render_special), on_text_(std::move(on_text)) {
+      dec_(tok, opt.render_special), on_text_(std::move(on_text)),
+      on_token_(std::move(on_token)) {
   res_.finish = FinishReason::kLength;
 }
 
 Result<std::unique_ptr<Generator>> Generator::Create(const tokenizer::Tokenizer& tok,
                                                      int32_t n_vocab, const GenerateOptions& opt,
-                                                     StreamCallback on_text) {
+                                                     StreamCallback on_text,
+                                                     TokenCallback on_token) {
   SamplingParams sp = opt.sampling;
   for (int32_t id : tok.vocab().suppress_tokens)
     if (id >= 0 && id < n_vocab) sp.logit_bias.push_back({id, -std::numeric_limits<float>::infinity()});
@@ -60,7 +62,7 @@ Result<std::unique_ptr<Generator>> Generator::Create(const tokenizer::Tokenizer&
                                 std::to_string(opt.top_logprobs));
   if (opt.max_tokens == 0) return InvalidArgumentError("max_tokens must be at least 1");
   return std::unique_ptr<Generator>(new Generator(tok, n_vocab, opt, std::move(sp),
-                                                  std::move(on_text)));
+                                                  std::move(on_text), std::move(on_token)));
 }
 
 bool Generator::Emit(const std::string& text, const GeneratedToken& g) {
@@ -79,6 +81,7 @@ bool Generator::Step(const float* logits, const std::vector<int32_t>& history, i
   if (opt_.top_logprobs > 0) g.top = TopLogprobs(logits, n_vocab_, opt_.top_logprobs);
   res_.tokens.push_back(g);
   const GeneratedToken& cur = res_.tokens.back();
+  if (on_token_) on_token_(cur);
 
   if (!opt_.ignore_eos && tok_.IsEog(g.id)) {
     res_.finish = FinishReason::kStop;

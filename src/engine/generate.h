@@ -46,6 +46,8 @@ struct GenerateResult {
 
 // Called with newly visible text and the tokens it came from; return false to cancel.
 using StreamCallback = std::function<bool(const std::string& text, const GeneratedToken& tok)>;
+// Called with every sampled token, before its text (if any) reaches the StreamCallback.
+using TokenCallback = std::function<void(const GeneratedToken& tok)>;
 
 // One sequence's generation, a step at a time: the loop of Generate() for callers that run the
 // forward pass themselves (the continuous-batching scheduler feeds many sequences in one pass).
@@ -58,7 +60,8 @@ class Generator {
   // Validates the options (sampling ranges, stop strings) against the vocabulary.
   static Result<std::unique_ptr<Generator>> Create(const tokenizer::Tokenizer& tok,
                                                    int32_t n_vocab, const GenerateOptions& opt,
-                                                   StreamCallback on_text);
+                                                   StreamCallback on_text,
+                                                   TokenCallback on_token = nullptr);
   // Samples from `logits` (predicting position n_past), streams the visible text and decides
   // whether to go on. True: feed next() and call again with the new logits.
   bool Step(const float* logits, const std::vector<int32_t>& history, int64_t n_past,
@@ -71,7 +74,7 @@ class Generator {
 
  private:
   Generator(const tokenizer::Tokenizer& tok, int32_t n_vocab, const GenerateOptions& opt,
-            SamplingParams sp, StreamCallback on_text);
+            SamplingParams sp, StreamCallback on_text, TokenCallback on_token);
   bool Emit(const std::string& text, const GeneratedToken& g);
 
   const tokenizer::Tokenizer& tok_;
@@ -80,6 +83,7 @@ class Generator {
   Sampler sampler_;
   tokenizer::StreamDecoder dec_;
   StreamCallback on_text_;
+  TokenCallback on_token_;
   GenerateResult res_;
   std::string pending_;   // decoded text not yet shown (may start a stop string)
   bool stopped_ = false;  // ended by end-of-generation, a stop string or the callback

@@ -91,7 +91,7 @@ Result<std::future<Result<JobResult>>> Scheduler::Submit(Job job) {
                                   std::to_string(n_vocab - 1) + ")");
   }
   auto p = std::make_unique<Pending>();
-  ASSIGN_OR_RETURN(p->gen, Generator::Create(tok_, n_vocab, job.gen, job.on_text));
+  ASSIGN_OR_RETURN(p->gen, Generator::Create(tok_, n_vocab, job.gen, job.on_text, job.on_token));
   p->job = std::move(job);
   p->queued_at = Clock::now();
   std::future<Result<JobResult>> f = p->done.get_future();

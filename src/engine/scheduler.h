@@ -48,6 +48,7 @@ struct Job {
   // Runs on the scheduler thread with each piece of visible text: keep it short (queue the text
   // for another thread). Returning false cancels the job.
   StreamCallback on_text;
+  TokenCallback on_token;  // every sampled token, on the scheduler thread
   const std::atomic<bool>* cancel = nullptr;  // raised by the caller to abandon the job
 };
 

@@ -1,0 +1,832 @@
+#include "server/engine_model.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "chat/chat.h"
+#include "gguf/file.h"
+#include "ledger/audit.h"
+
+namespace hearth::server {
+
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Errors about one field start with the field's name in quotes; OpenAiErrorJson reports it as
+// `param`.
+Status FieldError(const std::string& field, const std::string& what) {
+  return InvalidArgumentError("'" + field + "': " + what);
+}
+
+std::string TypeName(const json& v) { return v.type_name(); }
+
+Result<double> GetNumber(const json& body, const char* key, double lo, double hi) {
+  const json& v = body.at(key);
+  if (!v.is_number()) return FieldError(key, "must be a number, got " + TypeName(v));
+  const double d = v.get<double>();
+  if (!(d >= lo && d <= hi))
+    return FieldError(key, "must be between " + json(lo).dump() + " and " + json(hi).dump() +
+                               ", got " + v.dump());
+  return d;
+}
+
+Result<int64_t> GetInt(const json& body, const char* key, int64_t lo, int64_t hi) {
+  const json& v = body.at(key);
+  if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()))
+    return FieldError(key, "must be an integer, got " + v.dump());
+  const double d = v.get<double>();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)))
+    return FieldError(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                               ", got " + v.dump());
+  return v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>();
+}
+
+Result<bool> GetBool(const json& body, const char* key) {
+  const json& v = body.at(key);
+  if (!v.is_boolean()) return FieldError(key, "must be true or false, got " + v.dump());
+  return v.get<bool>();
+}
+
+// Replaces bytes that are not valid UTF-8 with U+FFFD (a token can be half a character).
+std::string ValidUtf8(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (int k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+json Bytes(const std::string& s) {
+  json b = json::array();
+  for (unsigned char c : s) b.push_back(static_cast<int>(c));
+  return b;
+}
+
+std::string RandomHex(int n) {
+  static thread_local std::mt19937_64 rng(std::random_device{}() ^
+                                          static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < n; ++i) s += hex[rng() & 15];
+  return s;
+}
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* FinishName(engine::FinishReason r) {
+  switch (r) {
+    case engine::FinishReason::kStop: return "stop";
+    case engine::FinishReason::kLength:
+    case engine::FinishReason::kContextFull: return "length";
+    case engine::FinishReason::kCancelled: return "cancelled";
+  }
+  return "stop";
+}
+
+}  // namespace
+
+struct EngineModel::Request {
+  std::vector<int32_t> prompt;
+  engine::GenerateOptions gen;
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;
+  bool logprobs = false;   // chat: logprobs: true; text: logprobs >= 0 given
+  bool echo = false;       // text: prepend the prompt
+  bool chat = true;
+  std::string prompt_text;  // text: for echo
+};
+
+EngineModel::~EngineModel() = default;
+
+Result<std::shared_ptr<EngineModel>> EngineModel::Load(const EngineModelOptions& o) {
+  std::shared_ptr<EngineModel> m(new EngineModel());
+  m->name_ = o.name;
+  m->path_ = o.path;
+  m->mmproj_ = o.mmproj_path;
+  const auto t0 = Clock::now();
+  ASSIGN_OR_RETURN(m->info_, ReadModelInfo(o.path, o.name));
+  ASSIGN_OR_RETURN(m->lm_, engine::LoadModel(o.path, {.progress = false}));
+  const tokenizer::Tokenizer& tok = *m->lm_.tokenizer;
+  if (!tok.vocab().chat_template.empty()) {
+    Result<chat::Family> fam = chat::DetectFamily(tok.vocab().chat_template);
+    if (fam.ok()) {
+      m->has_template_ = true;
+      m->chat_family_ = static_cast<int>(*fam);
+    }
+  }
+  if (!o.mmproj_path.empty()) {
+    return UnimplementedError("--mmproj " + o.mmproj_path +
+                              ": image and audio input is not available in this build yet");
+  }
+  m->pool_ = std::make_unique<ThreadPool>(o.threads > 0 ? o.threads : ThreadPool::DefaultThreads());
+  engine::SchedulerOptions so = o.scheduler;
+  const int64_t train = m->lm_.model->config().n_ctx_train;
+  if (so.n_ctx <= 0 || so.n_ctx > train) so.n_ctx = train;
+  ASSIGN_OR_RETURN(m->scheduler_,
+                   engine::Scheduler::Create(*m->lm_.model, tok, so, *m->pool_));
+  m->info_.loaded = true;
+  m->info_.n_ctx = m->scheduler_->options().n_ctx;
+  m->info_.load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return m;
+}
+
+ModelInfo EngineModel::info() const { return info_; }
+
+LocalModel::Load EngineModel::load() const {
+  const engine::Scheduler::Stats s = scheduler_->stats();
+  return {s.active, s.queued, s.parallel, s.kv_used, s.kv_total};
+}
+
+// ---- request parsing ----
+
+Status EngineModel::ParseCommon(const json& body, bool chat, Request& r) const {
+  engine::SamplingParams& sp = r.gen.sampling;
+  const int32_t n_vocab = lm_.model->config().n_vocab;
+  if (body.contains("stream") && !body["stream"].is_null()) {
+    ASSIGN_OR_RETURN(r.stream, GetBool(body, "stream"));
+  }
+  if (body.contains("stream_options") && !body["stream_options"].is_null()) {
+    const json& so = body["stream_options"];
+    if (!so.is_object()) return FieldError("stream_options", "must be an object");
+    if (!r.stream) return FieldError("stream_options", "is only allowed with stream: true");
+    for (const auto& [k, v] : so.items()) {
+      if (k != "include_usage") return FieldError("stream_options." + k, "is not supported");
+      if (!v.is_boolean()) return FieldError("stream_options.include_usage", "must be a boolean");
+      r.include_usage = v.get<bool>();
+    }
+  }
+  // OpenAI's default sampling is temperature 1, top_p 1; we keep Gemma's recommended top_k 64 and
+  // top_p 0.95 unless the request sets them.
+  if (body.contains("temperature") && !body["temperature"].is_null()) {
+    ASSIGN_OR_RETURN(double t, GetNumber(body, "temperature", 0, 2));
+    sp.temperature = static_cast<float>(t);
+  }
+  if (body.contains("top_p") && !body["top_p"].is_null()) {
+    ASSIGN_OR_RETURN(double t, GetNumber(body, "top_p", 0, 1));
+    sp.top_p = static_cast<float>(t);
+  }
+  if (body.contains("top_k") && !body["top_k"].is_null()) {
+    ASSIGN_OR_RETURN(int64_t k, GetInt(body, "top_k", 0, n_vocab));
+    sp.top_k = static_cast<int>(k);
+  }
+  if (body.contains("min_p") && !body["min_p"].is_null()) {
+    ASSIGN_OR_RETURN(double t, GetNumber(body, "min_p", 0, 1));
+    sp.min_p = static_cast<float>(t);
+  }
+  if (body.contains("presence_penalty") && !body["presence_penalty"].is_null()) {
+    ASSIGN_OR_RETURN(double t, GetNumber(body, "presence_penalty", -2, 2));
+    sp.presence_penalty = static_cast<float>(t);
+  }
+  if (body.contains("frequency_penalty") && !body["frequency_penalty"].is_null()) {
+    ASSIGN_OR_RETURN(double t, GetNumber(body, "frequency_penalty", -2, 2));
+    sp.frequency_penalty = static_cast<float>(t);
+  }
+  if (body.contains("repeat_penalty") && !body["repeat_penalty"].is_null()) {
+    ASSIGN_OR_RETURN(double t, GetNumber(body, "repeat_penalty", 0.01, 10));
+    sp.repeat_penalty = static_cast<float>(t);
+  }
+  if (body.contains("repeat_last_n") && !body["repeat_last_n"].is_null()) {
+    ASSIGN_OR_RETURN(int64_t k, GetInt(body, "repeat_last_n", -1, 1 << 20));
+    sp.penalty_last_n = static_cast<int>(k);
+  }
+  if (body.contains("seed") && !body["seed"].is_null()) {
+    const json& v = body["seed"];
+    if (!v.is_number_integer()) return FieldError("seed", "must be an integer, got " + v.dump());
+    sp.seed = v.is_number_unsigned() ? v.get<uint64_t>() : static_cast<uint64_t>(v.get<int64_t>());
+  } else {
+    sp.seed = std::random_device{}() ^ static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  }
+  if (body.contains("n") && !body["n"].is_null()) {
+    ASSIGN_OR_RETURN(int64_t n, GetInt(body, "n", 1, 16));
+    r.n = static_cast<int>(n);
+  }
+  const char* max_key = nullptr;
+  for (const char* k : {"max_completion_tokens", "max_tokens"})
+    if (body.contains(k) && !body[k].is_null()) max_key = k;
+  if (chat && body.contains("max_completion_tokens") && body.contains("max_tokens") &&
+      !body["max_completion_tokens"].is_null() && !body["max_tokens"].is_null() &&
+      body["max_completion_tokens"] != body["max_tokens"])
+    return FieldError("max_tokens", "differs from max_completion_tokens; give one of them");
+  r.gen.max_tokens = chat ? -1 : 16;  // OpenAI: chat runs to the end, legacy completions 16
+  if (max_key) {
+    ASSIGN_OR_RETURN(r.gen.max_tokens, GetInt(body, max_key, 1, int64_t{1} << 40));
+  }
+  if (body.contains("stop") && !body["stop"].is_null()) {
+    const json& s = body["stop"];
+    if (s.is_string()) {
+      r.gen.stop.push_back(s.get<std::string>());
+    } else if (s.is_array()) {
+      if (s.size() > 16) return FieldError("stop", "at most 16 stop strings");
+      for (const auto& e : s) {
+        if (!e.is_string()) return FieldError("stop", "must be a string or an array of strings");
+        r.gen.stop.push_back(e.get<std::string>());
+      }
+    } else {
+      return FieldError("stop", "must be a string or an array of strings, got " + TypeName(s));
+    }
+    for (const auto& st : r.gen.stop)
+      if (st.empty()) return FieldError("stop", "stop strings must not be empty");
+  }
+  if (body.contains("logit_bias") && !body["logit_bias"].is_null()) {
+    const json& lb = body["logit_bias"];
+    if (!lb.is_object()) return FieldError("logit_bias", "must be an object of token id -> bias");
+    for (const auto& [k, v] : lb.items()) {
+      char* end = nullptr;
+      const long id = std::strtol(k.c_str(), &end, 10);
+      if (k.empty() || *end != '\0' || id < 0 || id >= n_vocab)
+        return FieldError("logit_bias", "'" + k + "' is not a token id of this model (0.." +
+                                            std::to_string(n_vocab - 1) + ")");
+      if (!v.is_number() || v.get<double>() < -100 || v.get<double>() > 100)
+        return FieldError("logit_bias", "the bias of token " + k + " must be a number in [-100, 100]");
+      const double b = v.get<double>();
+      sp.logit_bias.push_back({static_cast<int32_t>(id),
+                               b <= -100 ? -std::numeric_limits<float>::infinity()
+                                         : static_cast<float>(b)});
+    }
+  }
+  if (body.contains("user") && !body["user"].is_null() && !body["user"].is_string())
+    return FieldError("user", "must be a string");
+  if (body.contains("model") && !body["model"].is_null() && !body["model"].is_string())
+    return FieldError("model", "must be a string");
+  return Status::Ok();
+}
+
+Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool thinking) const {
+  if (!has_template_)
+    return FailedPreconditionError("model '" + name_ +
+                                   "' has no chat template it can use; use /v1/completions");
+  if (!messages.is_array() || messages.empty())
+    return FieldError("messages", "must be a non-empty array");
+  const auto family = static_cast<chat::Family>(chat_family_);
+  std::vector<chat::Message> msgs;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json& m = messages[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return FieldError(where, "must be an object");
+    for (const auto& [k, v] : m.items()) {
+      if (k != "role" && k != "content")
+        return FieldError(where + "." + k,
+                          k == "tool_calls" || k == "tool_call_id" || k == "name"
+                              ? "is not supported (this server does not take tools)"
+                              : "is not a message field");
+    }
+    if (!m.contains("role") || !m["role"].is_string())
+      return FieldError(where + ".role", "must be a string");
+    const std::string role = m["role"].get<std::string>();
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant")
+      return FieldError(where + ".role",
+                        "'" + role + "' is not one of system, developer, user, assistant");
+    chat::Message msg;
+    msg.role = role == "developer" ? "system" : role;
+    const json c = m.contains("content") ? m["content"] : json();
+    if (c.is_string()) {
+      msg.content_form = chat::ContentForm::kString;
+      msg.text = c.get<std::string>();
+    } else if (c.is_null()) {
+      if (role != "assistant") return FieldError(where + ".content", "is required");
+      msg.content_form = chat::ContentForm::kNull;
+    } else if (c.is_array()) {
+      // Text parts are joined: the Gemma 4 template renders a string and text-only parts alike
+      // except for system turns, and the server flattens system parts (see docs/SERVER.md).
+      std::string joined;
+      for (size_t j = 0; j < c.size(); ++j) {
+        const json& p = c[j];
+        const std::string pw = where + ".content[" + std::to_string(j) + "]";
+        if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
+          return FieldError(pw, "must be an object with a string 'type'");
+        const std::string type = p["type"].get<std::string>();
+        if (type == "text") {
+          if (!p.contains("text") || !p["text"].is_string())
+            return FieldError(pw + ".text", "must be a string");
+          for (const auto& [k, v] : p.items())
+            if (k != "type" && k != "text") return FieldError(pw + "." + k, "is not a text part field");
+          joined += p["text"].get<std::string>();
+        } else if (type == "image_url" || type == "input_audio" || type == "input_video" ||
+                   type == "video_url" || type == "file") {
+          return FieldError(pw, "model '" + name_ + "' takes text only: " + type +
+                                    " parts need a multimodal projector (--mmproj), which this "
+                                    "build cannot load yet");
+        } else {
+          return FieldError(pw + ".type", "'" + type + "' is not a content part type");
+        }
+      }
+      msg.content_form = chat::ContentForm::kString;
+      msg.text = std::move(joined);
+    } else {
+      return FieldError(where + ".content", "must be a string, an array of parts or null");
+    }
+    msgs.push_back(std::move(msg));
+  }
+  chat::Options copt;
+  copt.enable_thinking = thinking;
+  Result<std::string> text = chat::Render(family, msgs, copt);
+  if (!text.ok()) return FieldError("messages", text.status().message());
+  const tokenizer::Tokenizer& tok = *lm_.tokenizer;
+  std::string body = *text;
+  std::vector<int32_t> ids;
+  if (body.rfind(copt.bos_text, 0) == 0) body.erase(0, copt.bos_text.size());
+  if (tok.add_bos() && tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+  std::vector<int32_t> rest = tok.Encode(body, /*parse_special=*/true);
+  ids.insert(ids.end(), rest.begin(), rest.end());
+  return ids;
+}
+
+namespace {
+
+const std::set<std::string>& ChatFields() {
+  static const std::set<std::string> f = {
+      "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+      "temperature", "top_p", "top_k", "min_p", "stop", "seed", "n", "logprobs", "top_logprobs",
+      "presence_penalty", "frequency_penalty", "repeat_penalty", "repeat_last_n", "user",
+      "logit_bias", "response_format", "chat_template_kwargs"};
+  return f;
+}
+
+const std::set<std::string>& TextFields() {
+  static const std::set<std::string> f = {
+      "model", "prompt", "stream", "stream_options", "max_tokens", "temperature", "top_p", "top_k",
+      "min_p", "stop", "seed", "n", "logprobs", "echo", "presence_penalty", "frequency_penalty",
+      "repeat_penalty", "repeat_last_n", "user", "logit_bias", "best_of"};
+  return f;
+}
+
+Status CheckFields(const json& body, const std::set<std::string>& allowed) {
+  if (!body.is_object()) return InvalidArgumentError("the request body must be a JSON object");
+  for (const auto& [k, v] : body.items()) {
+    if (!allowed.count(k))
+      return FieldError(k, "is not a supported parameter of this endpoint on the local engine");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<EngineModel::Request> EngineModel::ParseChat(const json& body) const {
+  TRY(CheckFields(body, ChatFields()));
+  Request r;
+  r.chat = true;
+  TRY(ParseCommon(body, true, r));
+  if (body.contains("logprobs") && !body["logprobs"].is_null()) {
+    ASSIGN_OR_RETURN(r.logprobs, GetBool(body, "logprobs"));
+  }
+  if (body.contains("top_logprobs") && !body["top_logprobs"].is_null()) {
+    if (!r.logprobs) return FieldError("top_logprobs", "needs logprobs: true");
+    ASSIGN_OR_RETURN(int64_t k, GetInt(body, "top_logprobs", 0, 20));
+    r.gen.top_logprobs = static_cast<int>(k);
+  }
+  if (body.contains("response_format") && !body["response_format"].is_null()) {
+    const json& rf = body["response_format"];
+    if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
+      return FieldError("response_format", "must be an object with a string 'type'");
+    if (rf["type"] != "text")
+      return FieldError("response_format",
+                        "type '" + rf["type"].get<std::string>() +
+                            "' (constrained JSON output) is not supported by the local engine yet");
+  }
+  bool thinking = false;
+  if (body.contains("chat_template_kwargs") && !body["chat_template_kwargs"].is_null()) {
+    const json& k = body["chat_template_kwargs"];
+    if (!k.is_object()) return FieldError("chat_template_kwargs", "must be an object");
+    for (const auto& [key, v] : k.items()) {
+      if (key != "enable_thinking")
+        return FieldError("chat_template_kwargs." + key, "is not supported (only enable_thinking)");
+      if (!v.is_boolean()) return FieldError("chat_template_kwargs.enable_thinking", "must be a boolean");
+      thinking = v.get<bool>();
+    }
+  }
+  if (!body.contains("messages")) return FieldError("messages", "is required");
+  ASSIGN_OR_RETURN(r.prompt, ChatPrompt(body["messages"], thinking));
+  return r;
+}
+
+Result<EngineModel::Request> EngineModel::ParseText(const json& body) const {
+  TRY(CheckFields(body, TextFields()));
+  Request r;
+  r.chat = false;
+  TRY(ParseCommon(body, false, r));
+  if (!body.contains("prompt")) return FieldError("prompt", "is required");
+  const json& p = body["prompt"];
+  const tokenizer::Tokenizer& tok = *lm_.tokenizer;
+  if (p.is_string()) {
+    r.prompt_text = p.get<std::string>();
+    if (tok.add_bos() && tok.bos_id() >= 0) r.prompt.push_back(tok.bos_id());
+    std::vector<int32_t> ids = tok.Encode(r.prompt_text, /*parse_special=*/true);
+    r.prompt.insert(r.prompt.end(), ids.begin(), ids.end());
+  } else if (p.is_array() && !p.empty() && std::all_of(p.begin(), p.end(), [](const json& e) {
+               return e.is_number_integer();
+             })) {
+    for (const auto& e : p) r.prompt.push_back(e.get<int32_t>());
+    r.prompt_text = tok.Decode(r.prompt, /*render_special=*/true);
+  } else {
+    return FieldError("prompt", "must be a string or an array of token ids (one prompt per request)");
+  }
+  if (body.contains("logprobs") && !body["logprobs"].is_null()) {
+    ASSIGN_OR_RETURN(int64_t k, GetInt(body, "logprobs", 0, 20));
+    r.logprobs = true;
+    r.gen.top_logprobs = static_cast<int>(k);
+  }
+  if (body.contains("echo") && !body["echo"].is_null()) {
+    ASSIGN_OR_RETURN(r.echo, GetBool(body, "echo"));
+  }
+  if (body.contains("best_of") && !body["best_of"].is_null()) {
+    ASSIGN_OR_RETURN(int64_t b, GetInt(body, "best_of", 1, 16));
+    if (b != r.n) return FieldError("best_of", "must equal n (ranking candidates is not supported)");
+  }
+  return r;
+}
+
+int64_t EngineModel::CountPromptTokens(const json& chat_body) const {
+  if (!chat_body.is_object() || !chat_body.contains("messages")) return -1;
+  Result<std::vector<int32_t>> ids = ChatPrompt(chat_body["messages"], false);
+  return ids.ok() ? static_cast<int64_t>(ids->size()) : -1;
+}
+
+// ---- running ----
+
+namespace {
+
+// What the scheduler thread hands to the caller's thread.
+struct Event {
+  int choice = 0;
+  std::string text;
+  std::vector<engine::GeneratedToken> tokens;  // sampled since the previous event
+};
+
+struct Bridge {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Event> events;
+  std::vector<std::vector<engine::GeneratedToken>> pending;  // per choice, not yet sent
+};
+
+}  // namespace
+
+Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRequest& request,
+                                              const backends::ChunkCallback* stream) {
+  const auto t0 = Clock::now();
+  const tokenizer::Tokenizer& tok = *lm_.tokenizer;
+  const int64_t n_ctx = scheduler_->options().n_ctx;
+  const int64_t n_prompt = static_cast<int64_t>(r.prompt.size());
+  if (n_prompt >= n_ctx) {
+    return InvalidArgumentError("the prompt has " + std::to_string(n_prompt) +
+                                " tokens but the context of model '" + name_ + "' holds " +
+                                std::to_string(n_ctx) +
+                                " (a prompt must leave room for at least one generated token)");
+  }
+  if (r.gen.max_tokens > n_ctx - n_prompt) r.gen.max_tokens = -1;  // the context ends it first
+
+  std::atomic<bool> cancel{false};
+  Bridge bridge;
+  bridge.pending.resize(r.n);
+  const bool streaming = stream != nullptr;
+  const bool want_tokens = streaming && r.logprobs;
+  std::vector<std::future<Result<engine::JobResult>>> futures;
+  for (int i = 0; i < r.n; ++i) {
+    engine::Job job;
+    job.prompt = r.prompt;
+    job.gen = r.gen;
+    job.gen.sampling.seed = r.gen.sampling.seed + static_cast<uint64_t>(i);
+    job.cancel = &cancel;  // raised when the caller's flag is, or the client goes away
+    if (streaming) {
+      job.on_text = [&bridge, i, want_tokens](const std::string& text,
+                                              const engine::GeneratedToken&) {
+        std::lock_guard<std::mutex> l(bridge.mu);
+        Event e;
+        e.choice = i;
+        e.text = text;
+        if (want_tokens) e.tokens.swap(bridge.pending[i]);
+        bridge.events.push_back(std::move(e));
+        bridge.cv.notify_all();
+        return true;
+      };
+      if (want_tokens) {
+        job.on_token = [&bridge, i](const engine::GeneratedToken& g) {
+          std::lock_guard<std::mutex> l(bridge.mu);
+          bridge.pending[i].push_back(g);
+        };
+      }
+    }
+    Result<std::future<Result<engine::JobResult>>> f = scheduler_->Submit(std::move(job));
+    if (!f.ok()) {
+      cancel = true;
+      for (auto& fu : futures) (void)fu.get();
+      return f.status();
+    }
+    futures.push_back(std::move(f).value());
+  }
+
+  const std::string id = (r.chat ? "chatcmpl-" : "cmpl-") + RandomHex(24);
+  const int64_t created = UnixNow();
+  const char* object = r.chat ? "chat.completion" : "text_completion";
+  auto token_logprob = [&](const engine::GeneratedToken& g) {
+    const std::string piece = tok.Piece(g.id, /*render_special=*/true);
+    json t = {{"token", ValidUtf8(piece)}, {"logprob", g.logprob}, {"bytes", Bytes(piece)}};
+    json top = json::array();
+    for (const auto& [tid, lp] : g.top) {
+      const std::string p = tok.Piece(tid, true);
+      top.push_back({{"token", ValidUtf8(p)}, {"logprob", lp}, {"bytes", Bytes(p)}});
+    }
+    t["top_logprobs"] = std::move(top);
+    return t;
+  };
+  auto text_logprobs = [&](const std::vector<engine::GeneratedToken>& toks) {
+    json lp = {{"tokens", json::array()}, {"token_logprobs", json::array()},
+               {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+    int64_t off = 0;
+    for (const auto& g : toks) {
+      const std::string piece = ValidUtf8(tok.Piece(g.id, true));
+      lp["tokens"].push_back(piece);
+      lp["token_logprobs"].push_back(g.logprob);
+      json top = json::object();
+      for (const auto& [tid, l] : g.top) top[ValidUtf8(tok.Piece(tid, true))] = l;
+      lp["top_logprobs"].push_back(top);
+      lp["text_offset"].push_back(off);
+      off += static_cast<int64_t>(piece.size());
+    }
+    return lp;
+  };
+
+  // Streaming: deliver events on this thread until every job is done.
+  bool client_gone = false;
+  double ttft_ms = -1;
+  if (streaming) {
+    auto send = [&](json chunk) {
+      if (client_gone) return;
+      if (!(*stream)(chunk)) {
+        client_gone = true;
+        cancel = true;
+      }
+    };
+    if (r.chat) {
+      for (int i = 0; i < r.n; ++i)
+        send({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
+              {"model", name_}, {"system_fingerprint", "hearth"},
+              {"choices", json::array({{{"index", i}, {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                        {"logprobs", nullptr}, {"finish_reason", nullptr}}})}});
+    }
+    if (r.echo) {
+      for (int i = 0; i < r.n; ++i)
+        send({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", name_},
+              {"choices", json::array({{{"index", i}, {"text", r.prompt_text}, {"logprobs", nullptr},
+                                        {"finish_reason", nullptr}}})}});
+    }
+    for (;;) {
+      // Text is queued before its job completes, so once every job is done one more drain sees
+      // all of it.
+      bool all_done = true;
+      for (auto& f : futures)
+        all_done = all_done && f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      std::deque<Event> batch;
+      {
+        std::unique_lock<std::mutex> l(bridge.mu);
+        if (!all_done)
+          bridge.cv.wait_for(l, std::chrono::milliseconds(20), [&] { return !bridge.events.empty(); });
+        batch.swap(bridge.events);
+      }
+      if (request.cancel && request.cancel->load()) cancel = true;
+      for (Event& e : batch) {
+        if (ttft_ms < 0) ttft_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        json choice;
+        if (r.chat) {
+          choice = {{"index", e.choice}, {"delta", {{"content", e.text}}}, {"finish_reason", nullptr}};
+          if (r.logprobs) {
+            json content = json::array();
+            for (const auto& g : e.tokens) content.push_back(token_logprob(g));
+            choice["logprobs"] = {{"content", content}};
+          } else {
+            choice["logprobs"] = nullptr;
+          }
+          send({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
+                {"model", name_}, {"system_fingerprint", "hearth"},
+                {"choices", json::array({choice})}});
+        } else {
+          choice = {{"index", e.choice}, {"text", e.text}, {"finish_reason", nullptr},
+                    {"logprobs", r.logprobs ? text_logprobs(e.tokens) : json(nullptr)}};
+          send({{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", name_},
+                {"choices", json::array({choice})}});
+        }
+      }
+      if (all_done) break;
+    }
+  } else {
+    // Not streaming: wait, passing the caller's cancel flag on.
+    for (auto& f : futures) {
+      while (f.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
+        if (request.cancel && request.cancel->load()) cancel = true;
+    }
+  }
+
+  std::vector<engine::JobResult> results;
+  for (auto& f : futures) {
+    Result<engine::JobResult> jr = f.get();
+    if (!jr.ok()) return jr.status();
+    results.push_back(std::move(jr).value());
+  }
+  if (client_gone) return CancelledError("the client went away");
+  if (request.cancel && request.cancel->load()) return CancelledError("cancelled");
+
+  backends::ChatResult out;
+  out.backend = name_;
+  out.model = name_;
+  out.usage.prompt_tokens = n_prompt;
+  int64_t cached = results.empty() ? 0 : results[0].cached_tokens;
+  double queue_ms = 0, prompt_ms = 0, decode_ms = 0;
+  json choices = json::array();
+  for (int i = 0; i < r.n; ++i) {
+    const engine::JobResult& jr = results[i];
+    std::vector<engine::GeneratedToken> toks = jr.gen.tokens;
+    if (!toks.empty() && jr.gen.finish == engine::FinishReason::kStop && tok.IsEog(toks.back().id))
+      toks.pop_back();  // the end-of-turn token is not part of the answer
+    out.usage.completion_tokens += static_cast<int64_t>(jr.gen.tokens.size());
+    queue_ms = std::max(queue_ms, jr.queue_ms);
+    prompt_ms = std::max(prompt_ms, jr.gen.prefill_ms);
+    decode_ms = std::max(decode_ms, jr.gen.decode_ms);
+    cached = std::min(cached, jr.cached_tokens);
+    json choice;
+    if (r.chat) {
+      choice = {{"index", i},
+                {"message", {{"role", "assistant"}, {"content", jr.gen.text}}},
+                {"finish_reason", FinishName(jr.gen.finish)}};
+      if (r.logprobs) {
+        json content = json::array();
+        for (const auto& g : toks) content.push_back(token_logprob(g));
+        choice["logprobs"] = {{"content", content}};
+      } else {
+        choice["logprobs"] = nullptr;
+      }
+    } else {
+      choice = {{"index", i},
+                {"text", (r.echo ? r.prompt_text : std::string()) + jr.gen.text},
+                {"finish_reason", FinishName(jr.gen.finish)},
+                {"logprobs", r.logprobs ? text_logprobs(toks) : json(nullptr)}};
+    }
+    choices.push_back(std::move(choice));
+  }
+  json usage = {{"prompt_tokens", out.usage.prompt_tokens},
+                {"completion_tokens", out.usage.completion_tokens},
+                {"total_tokens", out.usage.prompt_tokens + out.usage.completion_tokens},
+                {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+  json timings = {{"prompt_tokens", n_prompt}, {"cached_tokens", cached},
+                  {"completion_tokens", out.usage.completion_tokens}, {"queue_ms", queue_ms},
+                  {"prompt_ms", prompt_ms}, {"decode_ms", decode_ms}, {"load_ms", 0.0}};
+  out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  out.ttft_ms = streaming ? ttft_ms : -1;
+
+  if (streaming) {
+    // The finish chunk of each choice, then (when asked) the usage chunk; x_timings on the last.
+    for (int i = 0; i < r.n; ++i) {
+      json chunk;
+      if (r.chat) {
+        chunk = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
+                 {"model", name_}, {"system_fingerprint", "hearth"},
+                 {"choices", json::array({{{"index", i}, {"delta", json::object()},
+                                           {"logprobs", nullptr},
+                                           {"finish_reason", FinishName(results[i].gen.finish)}}})}};
+      } else {
+        chunk = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", name_},
+                 {"choices", json::array({{{"index", i}, {"text", ""}, {"logprobs", nullptr},
+                                           {"finish_reason", FinishName(results[i].gen.finish)}}})}};
+      }
+      if (i == r.n - 1 && !r.include_usage) chunk["x_timings"] = timings;
+      if (!(*stream)(chunk)) return CancelledError("the client went away");
+    }
+    if (r.include_usage) {
+      json chunk = {{"id", id}, {"object", r.chat ? "chat.completion.chunk" : "text_completion"},
+                    {"created", created}, {"model", name_}, {"choices", json::array()},
+                    {"usage", usage}, {"x_timings", timings}};
+      if (r.chat) chunk["system_fingerprint"] = "hearth";
+      if (!(*stream)(chunk)) return CancelledError("the client went away");
+    }
+  }
+  out.response = {{"id", id}, {"object", object}, {"created", created}, {"model", name_},
+                  {"choices", choices}, {"usage", usage}, {"x_timings", timings}};
+  if (r.chat) out.response["system_fingerprint"] = "hearth";
+  return out;
+}
+
+Result<backends::ChatResult> EngineModel::Complete(const backends::ChatRequest& request,
+                                                   const backends::ChunkCallback* stream) {
+  ASSIGN_OR_RETURN(Request r, ParseChat(request.body));
+  if (r.stream != (stream != nullptr) && r.stream)
+    return FieldError("stream", "a streamed request needs a streaming caller");
+  return Run(r, request, stream);
+}
+
+Result<backends::ChatResult> EngineModel::CompleteText(const backends::ChatRequest& request,
+                                                       const backends::ChunkCallback* stream) {
+  ASSIGN_OR_RETURN(Request r, ParseText(request.body));
+  if (r.stream != (stream != nullptr) && r.stream)
+    return FieldError("stream", "a streamed request needs a streaming caller");
+  return Run(r, request, stream);
+}
+
+// ---- model facts ----
+
+namespace {
+
+std::string HumanParams(int64_t n) {
+  char buf[32];
+  if (n >= 1000000000) std::snprintf(buf, sizeof buf, "%.1fB", n / 1e9);
+  else if (n >= 1000000) std::snprintf(buf, sizeof buf, "%.1fM", n / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
+  return buf;
+}
+
+}  // namespace
+
+Result<ModelInfo> ReadModelInfo(const std::string& path, const std::string& name) {
+  ASSIGN_OR_RETURN(std::unique_ptr<gguf::File> f, gguf::File::Open(path));
+  ModelInfo info;
+  info.name = name;
+  info.path = path;
+  info.size_bytes = static_cast<int64_t>(f->total_bytes());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) info.modified_unix = st.st_mtime;
+  ASSIGN_OR_RETURN(info.family, f->GetStringOr("general.architecture", ""));
+  int64_t params = 0;
+  std::map<std::string, int64_t> by_type;  // bytes per tensor type (2-D and larger)
+  for (const auto& t : f->tensors()) {
+    params += t.n_elements();
+    if (t.n_dims >= 2) by_type[std::string(gguf::TypeName(t.type))] += t.nbytes;
+  }
+  info.parameter_size = HumanParams(params);
+  int64_t best = -1;
+  for (const auto& [type, bytes] : by_type)
+    if (bytes > best) best = bytes, info.quantization = type;
+  if (!info.family.empty()) {
+    ASSIGN_OR_RETURN(info.n_ctx_train, f->GetI64Or(info.family + ".context_length", 0));
+  }
+  // A stable, cheap identity: the SHA-256 of the first MiB of the file and its size.
+  const auto& ts = f->tensors();
+  std::string head;
+  if (!ts.empty() && ts.front().data) {
+    const uint64_t n = std::min<uint64_t>(ts.front().nbytes, 1 << 20);
+    head.assign(reinterpret_cast<const char*>(ts.front().data), n);
+  }
+  info.digest = ledger::Sha256Hex(head + "|" + std::to_string(info.size_bytes) + "|" + name);
+  return info;
+}
+
+nlohmann::json EngineModel::Show() const {
+  const gguf::File& f = lm_.model->file();
+  json model_info = json::object();
+  for (const auto& [key, v] : f.metadata()) {
+    if (key.rfind("tokenizer.", 0) == 0) continue;  // vocabularies are huge
+    switch (v.type) {
+      case gguf::ValueType::kString: model_info[key] = ValidUtf8(std::string(v.str)); break;
+      case gguf::ValueType::kBool: model_info[key] = v.b; break;
+      case gguf::ValueType::kF32:
+      case gguf::ValueType::kF64: model_info[key] = v.f; break;
+      case gguf::ValueType::kI8:
+      case gguf::ValueType::kI16:
+      case gguf::ValueType::kI32:
+      case gguf::ValueType::kI64: model_info[key] = v.i; break;
+      case gguf::ValueType::kArray: model_info[key] = json::array(); break;  // not expanded
+      default: model_info[key] = v.u; break;
+    }
+  }
+  json caps = json::array({"completion"});
+  const engine::SamplingParams d;
+  std::string params = "temperature " + std::to_string(d.temperature) + "\ntop_k " +
+                       std::to_string(d.top_k) + "\ntop_p " + std::to_string(d.top_p) +
+                       "\nnum_ctx " + std::to_string(info_.n_ctx);
+  return {{"template", ValidUtf8(lm_.tokenizer->vocab().chat_template)},
+          {"parameters", params},
+          {"model_info", model_info},
+          {"details", {{"format", "gguf"}, {"family", info_.family},
+                       {"families", json::array({info_.family})},
+                       {"parameter_size", info_.parameter_size},
+                       {"quantization_level", info_.quantization}}},
+          {"capabilities", caps}};
+}
+
+}  // namespace hearth::server

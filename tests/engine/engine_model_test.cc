@@ -1,0 +1,362 @@
+// EngineModel: the local model behind the OpenAI shapes — validation of every field, the chat
+// template, the response and chunk shapes, logprobs, n, stop, context errors — and the
+// ModelManager's on-demand loading, naming and memory refusal.
+#include "server/engine_model.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "engine/generate.h"
+#include "engine/session.h"
+#include "server/model_manager.h"
+#include "tools/testmodel.h"
+
+namespace hearth::server {
+namespace {
+
+using nlohmann::json;
+
+std::string ModelPath(const std::string& variant) {
+  const std::string dir = std::string(HEARTH_BINARY_DIR) + "/testmodels-unit/served";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/" + variant + ".gguf";
+  if (!std::filesystem::exists(path)) {
+    testmodel::Options o;
+    o.variant = variant;
+    o.type = "q8_0";
+    Status s = testmodel::Write(o, path);
+    CHECK(s.ok()) << s.ToString();
+  }
+  return path;
+}
+
+std::shared_ptr<EngineModel> Loaded(const std::string& variant = "g4-12b") {
+  static std::map<std::string, std::shared_ptr<EngineModel>> cache;
+  auto& m = cache[variant];
+  if (!m) {
+    EngineModelOptions o;
+    o.name = variant;
+    o.path = ModelPath(variant);
+    o.threads = 2;
+    o.scheduler = {.parallel = 4, .max_queue = 8, .n_ctx = 256, .n_batch = 64};
+    auto r = EngineModel::Load(o);
+    CHECK(r.ok()) << r.status().ToString();
+    m = *r;
+  }
+  return m;
+}
+
+Result<backends::ChatResult> Chat(const json& body, std::vector<json>* chunks = nullptr) {
+  backends::ChatRequest req;
+  req.body = body;
+  if (!chunks) return Loaded()->Complete(req, nullptr);
+  backends::ChunkCallback cb = [chunks](const json& c) {
+    chunks->push_back(c);
+    return true;
+  };
+  return Loaded()->Complete(req, &cb);
+}
+
+json Hello() {
+  return {{"model", "g4-12b"},
+          {"messages", json::array({{{"role", "user"}, {"content", "Hello there"}}})},
+          {"temperature", 0},
+          {"max_tokens", 6}};
+}
+
+std::string ErrorParam(const Status& s) {
+  json e = backends::OpenAiErrorJson(s);
+  return e["error"]["param"].is_string() ? e["error"]["param"].get<std::string>() : "";
+}
+
+TEST(EngineModel, ChatCompletionShape) {
+  auto r = Chat(Hello());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& j = r->response;
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["model"], "g4-12b");
+  EXPECT_EQ(j["id"].get<std::string>().rfind("chatcmpl-", 0), 0u);
+  ASSERT_EQ(j["choices"].size(), 1u);
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  EXPECT_TRUE(j["choices"][0]["message"]["content"].is_string());
+  EXPECT_TRUE(j["choices"][0]["logprobs"].is_null());
+  const std::string fr = j["choices"][0]["finish_reason"];
+  EXPECT_TRUE(fr == "length" || fr == "stop") << fr;
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 3);
+  EXPECT_LE(j["usage"]["completion_tokens"].get<int>(), 6);
+  EXPECT_EQ(j["usage"]["total_tokens"].get<int>(),
+            j["usage"]["prompt_tokens"].get<int>() + j["usage"]["completion_tokens"].get<int>());
+  EXPECT_TRUE(j["usage"]["prompt_tokens_details"]["cached_tokens"].is_number_integer());
+  EXPECT_TRUE(j["x_timings"]["decode_ms"].is_number());
+  EXPECT_EQ(r->usage.prompt_tokens, j["usage"]["prompt_tokens"].get<int64_t>());
+}
+
+// The prompt is the chat template's rendering, and greedy output equals a lone session's on it.
+TEST(EngineModel, GreedyAnswerMatchesALoneSession) {
+  auto m = Loaded();
+  json body = Hello();
+  auto r = Chat(body);
+  ASSERT_TRUE(r.ok());
+  const auto& lm = m->loaded();
+  ThreadPool pool(2);
+  auto s = engine::Session::Create(*lm.model, {.n_ctx = 256, .n_batch = 64}, pool);
+  ASSERT_TRUE(s.ok());
+  // The Gemma 4 template with thinking off opens the model turn with an empty thought channel.
+  std::vector<int32_t> ids = {lm.tokenizer->bos_id()};
+  auto rest = lm.tokenizer->Encode(
+      "<|turn>user\nHello there<turn|>\n<|turn>model\n<|channel>thought\n<channel|>", true);
+  ids.insert(ids.end(), rest.begin(), rest.end());
+  EXPECT_EQ(r->usage.prompt_tokens, static_cast<int64_t>(ids.size()));
+  engine::GenerateOptions g;
+  g.max_tokens = 6;
+  g.sampling.temperature = 0;
+  auto want = engine::Generate(**s, *lm.tokenizer, ids, g);
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(r->response["choices"][0]["message"]["content"], want->text);
+}
+
+TEST(EngineModel, StreamingChunksAddUpToTheAnswer) {
+  std::vector<json> chunks;
+  json body = Hello();
+  body["stream"] = true;
+  body["stream_options"] = {{"include_usage", true}};
+  auto r = Chat(body, &chunks);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GE(chunks.size(), 3u);
+  EXPECT_EQ(chunks.front()["choices"][0]["delta"]["role"], "assistant");
+  std::string text;
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) {
+    EXPECT_EQ(chunks[i]["object"], "chat.completion.chunk");
+    EXPECT_EQ(chunks[i]["id"], chunks.front()["id"]);
+    const json& d = chunks[i]["choices"][0]["delta"];
+    if (d.contains("content")) text += d["content"].get<std::string>();
+  }
+  const json& finish = chunks[chunks.size() - 2];
+  EXPECT_FALSE(finish["choices"][0]["finish_reason"].is_null());
+  const json& usage = chunks.back();
+  EXPECT_TRUE(usage["choices"].empty());
+  EXPECT_EQ(usage["usage"]["completion_tokens"], r->usage.completion_tokens);
+  EXPECT_EQ(text, r->response["choices"][0]["message"]["content"]);
+  // Same as the non-streamed greedy answer.
+  auto plain = Chat(Hello());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(text, plain->response["choices"][0]["message"]["content"]);
+}
+
+TEST(EngineModel, LogprobsAndNChoices) {
+  json body = Hello();
+  body["logprobs"] = true;
+  body["top_logprobs"] = 3;
+  body["n"] = 2;
+  body["temperature"] = 0.9;
+  body["seed"] = 7;
+  auto r = Chat(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->response["choices"].size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const json& c = r->response["choices"][i];
+    EXPECT_EQ(c["index"], i);
+    const json& content = c["logprobs"]["content"];
+    ASSERT_GE(content.size(), 1u);
+    for (const json& t : content) {
+      EXPECT_LE(t["logprob"].get<double>(), 0.0);
+      EXPECT_EQ(t["top_logprobs"].size(), 3u);
+      EXPECT_GE(t["top_logprobs"][0]["logprob"].get<double>(), t["logprob"].get<double>() - 1e-6);
+      EXPECT_TRUE(t["bytes"].is_array());
+    }
+  }
+  // The same seed gives the same answers.
+  auto again = Chat(body);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->response["choices"][0]["message"], r->response["choices"][0]["message"]);
+  EXPECT_EQ(again->response["choices"][1]["message"], r->response["choices"][1]["message"]);
+}
+
+TEST(EngineModel, StopStringEndsTheAnswer) {
+  json body = Hello();
+  body["max_tokens"] = 12;
+  auto free_run = Chat(body);
+  ASSERT_TRUE(free_run.ok());
+  const std::string text = free_run->response["choices"][0]["message"]["content"];
+  if (text.size() < 4) GTEST_SKIP() << "answer too short to cut: '" << text << "'";
+  body["stop"] = json::array({text.substr(2, 2)});
+  auto cut = Chat(body);
+  ASSERT_TRUE(cut.ok());
+  const std::string got = cut->response["choices"][0]["message"]["content"];
+  EXPECT_EQ(got, text.substr(0, text.find(text.substr(2, 2))));
+  EXPECT_EQ(cut->response["choices"][0]["finish_reason"], "stop");
+}
+
+// Every unsupported or ill-typed field is an error naming it; nothing is ignored.
+TEST(EngineModel, BadFieldsAreNamed) {
+  struct Case {
+    const char* key;
+    json value;
+    const char* param;
+  };
+  const std::vector<Case> cases = {
+      {"temperature", 3, "temperature"},
+      {"temperature", "hot", "temperature"},
+      {"top_p", -0.1, "top_p"},
+      {"max_tokens", 0, "max_tokens"},
+      {"max_tokens", 2.5, "max_tokens"},
+      {"n", 100, "n"},
+      {"stop", 5, "stop"},
+      {"stop", json::array({""}), "stop"},
+      {"seed", "x", "seed"},
+      {"logit_bias", {{"99999999", 1}}, "logit_bias"},
+      {"tools", json::array(), "tools"},
+      {"response_format", {{"type", "json_schema"}}, "response_format"},
+      {"frobnicate", true, "frobnicate"},
+      {"stream_options", {{"include_usage", true}}, "stream_options"},
+      {"top_logprobs", 2, "top_logprobs"},
+  };
+  for (const Case& c : cases) {
+    json body = Hello();
+    body[c.key] = c.value;
+    auto r = Chat(body);
+    ASSERT_FALSE(r.ok()) << c.key << "=" << c.value.dump();
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    EXPECT_EQ(ErrorParam(r.status()), c.param) << r.status().ToString();
+  }
+  json media = Hello();
+  media["messages"][0]["content"] = json::array(
+      {{{"type", "text"}, {"text", "what is this?"}},
+       {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}});
+  auto r = Chat(media);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorParam(r.status()), "messages[0].content[1]");
+  json role = Hello();
+  role["messages"][0]["role"] = "wizard";
+  EXPECT_EQ(ErrorParam(Chat(role).status()), "messages[0].role");
+  json none = Hello();
+  none.erase("messages");
+  EXPECT_EQ(ErrorParam(Chat(none).status()), "messages");
+}
+
+TEST(EngineModel, PromptLongerThanTheContextNamesBothNumbers) {
+  json body = Hello();
+  std::string long_text;
+  for (int i = 0; i < 400; ++i) long_text += "word ";
+  body["messages"][0]["content"] = long_text;
+  auto r = Chat(body);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("256"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("tokens"), std::string::npos);
+}
+
+TEST(EngineModel, TextCompletion) {
+  backends::ChatRequest req;
+  req.body = {{"model", "g4-12b"}, {"prompt", "Once upon a time"}, {"max_tokens", 5},
+              {"temperature", 0}, {"logprobs", 2}, {"echo", true}};
+  auto r = Loaded()->CompleteText(req, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& j = r->response;
+  EXPECT_EQ(j["object"], "text_completion");
+  const std::string text = j["choices"][0]["text"];
+  EXPECT_EQ(text.rfind("Once upon a time", 0), 0u);
+  EXPECT_EQ(j["choices"][0]["logprobs"]["tokens"].size(),
+            j["choices"][0]["logprobs"]["token_logprobs"].size());
+  req.body["suffix"] = "x";
+  EXPECT_EQ(ErrorParam(Loaded()->CompleteText(req, nullptr).status()), "suffix");
+}
+
+TEST(EngineModel, ClientGoneCancels) {
+  json body = Hello();
+  body["stream"] = true;
+  body["max_tokens"] = 200;
+  body["temperature"] = 0.8;
+  backends::ChatRequest req;
+  req.body = body;
+  int seen = 0;
+  backends::ChunkCallback cb = [&](const json&) { return ++seen < 3; };
+  auto r = Loaded()->Complete(req, &cb);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+  // The slot is free again.
+  EXPECT_EQ(Loaded()->load().active, 0);
+  EXPECT_TRUE(Chat(Hello()).ok());
+}
+
+TEST(ModelManager, LoadsByNameAndRefusesWhatDoesNotFit) {
+  const std::string dir = std::string(HEARTH_BINARY_DIR) + "/testmodels-unit/modelsdir";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(ModelPath("g3-1b"), dir + "/small.gguf",
+                             std::filesystem::copy_options::overwrite_existing);
+  {
+    std::ofstream bad(dir + "/broken.gguf");
+    bad << "not a gguf";
+  }
+  ModelManagerOptions o;
+  o.models_dir = dir;
+  o.n_ctx = 128;
+  o.parallel = 2;
+  o.threads = 2;
+  auto host = CreateModelManager(o);
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  EXPECT_TRUE((*host)->Ready());
+  auto list = (*host)->List();
+  ASSERT_EQ(list.size(), 1u);  // the broken file is skipped
+  EXPECT_EQ(list[0].name, "small");
+  EXPECT_EQ(list[0].family, "gemma3");
+  EXPECT_FALSE(list[0].quantization.empty());
+  EXPECT_TRUE((*host)->Running().empty());
+
+  auto missing = (*host)->Acquire("nope", std::nullopt);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("small"), std::string::npos);
+
+  auto m = (*host)->Acquire("small:latest", 60.0);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->info().n_ctx, 128);
+  ASSERT_EQ((*host)->Running().size(), 1u);
+  EXPECT_GT((*host)->Running()[0].expires_unix, 0);
+  m->reset();
+  ASSERT_TRUE((*host)->Unload("small").ok());
+  EXPECT_TRUE((*host)->Running().empty());
+
+  ModelManagerOptions tight = o;
+  tight.max_memory_bytes = 1 << 20;  // 1 MiB: nothing fits
+  auto host2 = CreateModelManager(tight);
+  ASSERT_TRUE(host2.ok());
+  auto refused = (*host2)->Acquire("small", std::nullopt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("does not fit"), std::string::npos);
+}
+
+TEST(ModelManager, DefaultModelLoadsInTheBackground) {
+  ModelManagerOptions o;
+  o.model_path = ModelPath("g3-1b");
+  o.n_ctx = 64;
+  o.parallel = 1;
+  o.threads = 1;
+  auto host = CreateModelManager(o);
+  ASSERT_TRUE(host.ok());
+  for (int i = 0; i < 200 && !(*host)->Ready(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE((*host)->Ready());
+  EXPECT_EQ((*host)->DefaultModel(), "g3-1b");
+  auto m = (*host)->Acquire("", std::nullopt);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->name(), "g3-1b");
+
+  ModelManagerOptions bad;
+  bad.model_path = "/nonexistent/model.gguf";
+  auto h = CreateModelManager(bad);
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.status().message().find("/nonexistent/model.gguf"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth::server
