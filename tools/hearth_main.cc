@@ -3,6 +3,10 @@
 
 #include "tools/cli_common.h"
 
+namespace hearth::cli {
+void AddServeCommand(CLI::App& app, int* exit_code);  // tools/cmd_serve.cc
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"hearth: run Gemma 3 and Gemma 4 GGUF models on this machine"};
   app.require_subcommand(1);
@@ -15,6 +19,9 @@ int main(int argc, char** argv) {
   hearth::cli::AddImportVocabCommand(app, &exit_code);
   hearth::cli::AddMakeTestModelCommand(app, &exit_code);
   hearth::cli::AddRouterCommands(app, &exit_code);
+#ifdef HEARTH_WITH_SERVE
+  hearth::cli::AddServeCommand(app, &exit_code);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -252,6 +252,7 @@ struct Server::Impl {
     std::condition_variable cv;
     std::deque<std::string> out;  // wire bytes not yet written
     bool started = false;         // a chunk came from the model
+    bool committed = false;       // the 200 and headers are decided: errors become events
     bool finished = false;
     Status status;                // the model call's outcome, once finished
     Clock::time_point begin = Clock::now();
@@ -295,7 +296,7 @@ struct Server::Impl {
       {
         std::lock_guard<std::mutex> lock(st->mu);
         st->status = s;
-        if (st->started || s.ok()) {
+        if (st->started || st->committed || s.ok()) {
           for (std::string& p : fmt->on_finish(s, total)) st->out.push_back(std::move(p));
         }
         st->finished = true;
@@ -316,6 +317,7 @@ struct Server::Impl {
         fmt->send_error(res, s);
         return;
       }
+      st->committed = true;
     }
     const double ping_s = options.stream_ping_s;
     res.status = 200;
@@ -401,7 +403,9 @@ struct Server::Impl {
     std::string param;
     Status valid = CheckOpenAiBody(body, text, options.max_media_parts, &param);
     if (!valid.ok()) return SendError(res, MapError(valid, param));
-    const bool stream = body.value("stream", json(false)).is_boolean() && body["stream"].get<bool>();
+    const auto stream_it = body.find("stream");
+    const bool stream =
+        stream_it != body.end() && stream_it->is_boolean() && stream_it->get<bool>();
     if (router != nullptr && !text) return RoutedChat(req, res, std::move(body), stream);
 
     const std::string name = body.value("model", std::string());
