@@ -146,7 +146,11 @@ describe('chat page against hearth serve', { skip: skip ?? false }, () => {
         assert.ok(post.status >= 400 && post.status < 500, `status ${post.status}`);
         assert.match(await page.textContent('#error'), new RegExp(`^HTTP ${post.status}\\b.*: .+`));
         assert.match(stats, /failed$/);
+        // The refused turn is handed back for editing: take the attachment out for the next test.
+        assert.equal(await page.inputValue('#input'), `What is in this ${kind}?`);
+        await page.click(`button[aria-label="Remove ${file.name}"]`);
       }
+      assert.equal(await page.locator('#pending .thumb').count(), 0);
     });
   }
 
