@@ -16,6 +16,7 @@
 #include "chat/chat.h"
 #include "gguf/file.h"
 #include "ledger/audit.h"
+#include "server/reasoning.h"
 
 namespace hearth::server {
 
@@ -575,6 +576,34 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
     return lp;
   };
 
+  // Gemma 4's thought channel goes to reasoning_content (chat only).
+  const bool split = r.chat && has_template_ &&
+                     static_cast<chat::Family>(chat_family_) != chat::Family::kGemma3;
+  std::vector<ReasoningSplitter> splitters(r.n);
+  std::vector<std::vector<engine::GeneratedToken>> unsent(r.n);  // logprobs not yet in a chunk
+  auto chat_delta = [&](int choice, const ReasoningSplitter::Piece& piece,
+                        std::vector<engine::GeneratedToken>&& toks) -> std::optional<json> {
+    auto& pend = unsent[choice];
+    pend.insert(pend.end(), std::make_move_iterator(toks.begin()),
+                std::make_move_iterator(toks.end()));
+    if (piece.content.empty() && piece.reasoning.empty()) return std::nullopt;
+    json delta = json::object();
+    if (!piece.reasoning.empty()) delta["reasoning_content"] = piece.reasoning;
+    if (!piece.content.empty()) delta["content"] = piece.content;
+    json choice_j = {{"index", choice}, {"delta", delta}, {"finish_reason", nullptr}};
+    if (r.logprobs) {
+      json content = json::array();
+      for (const auto& g : pend) content.push_back(token_logprob(g));
+      choice_j["logprobs"] = {{"content", content}};
+    } else {
+      choice_j["logprobs"] = nullptr;
+    }
+    pend.clear();
+    return json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
+                {"model", name_}, {"system_fingerprint", "hearth"},
+                {"choices", json::array({choice_j})}};
+  };
+
   // Streaming: deliver events on this thread until every job is done.
   bool client_gone = false;
   double ttft_ms = -1;
@@ -617,17 +646,11 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
         if (ttft_ms < 0) ttft_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         json choice;
         if (r.chat) {
-          choice = {{"index", e.choice}, {"delta", {{"content", e.text}}}, {"finish_reason", nullptr}};
-          if (r.logprobs) {
-            json content = json::array();
-            for (const auto& g : e.tokens) content.push_back(token_logprob(g));
-            choice["logprobs"] = {{"content", content}};
-          } else {
-            choice["logprobs"] = nullptr;
-          }
-          send({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
-                {"model", name_}, {"system_fingerprint", "hearth"},
-                {"choices", json::array({choice})}});
+          ReasoningSplitter::Piece piece;
+          if (split) piece = splitters[e.choice].Push(e.text);
+          else piece.content = e.text;
+          std::optional<json> chunk = chat_delta(e.choice, piece, std::move(e.tokens));
+          if (chunk) send(std::move(*chunk));
         } else {
           choice = {{"index", e.choice}, {"text", e.text}, {"finish_reason", nullptr},
                     {"logprobs", r.logprobs ? text_logprobs(e.tokens) : json(nullptr)}};
@@ -673,9 +696,15 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
     cached = std::min(cached, jr.cached_tokens);
     json choice;
     if (r.chat) {
-      choice = {{"index", i},
-                {"message", {{"role", "assistant"}, {"content", jr.gen.text}}},
-                {"finish_reason", FinishName(jr.gen.finish)}};
+      json message = {{"role", "assistant"}, {"content", jr.gen.text}};
+      if (split) {
+        ReasoningSplitter whole;
+        ReasoningSplitter::Piece a = whole.Push(jr.gen.text), b = whole.Flush();
+        message["content"] = a.content + b.content;
+        if (!(a.reasoning + b.reasoning).empty())
+          message["reasoning_content"] = a.reasoning + b.reasoning;
+      }
+      choice = {{"index", i}, {"message", message}, {"finish_reason", FinishName(jr.gen.finish)}};
       if (r.logprobs) {
         json content = json::array();
         for (const auto& g : toks) content.push_back(token_logprob(g));
@@ -705,6 +734,10 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
     // The finish chunk of each choice, then (when asked) the usage chunk; x_timings on the last.
     for (int i = 0; i < r.n; ++i) {
       json chunk;
+      if (r.chat && split) {
+        std::optional<json> rest = chat_delta(i, splitters[i].Flush(), {});
+        if (rest && !(*stream)(*rest)) return CancelledError("the client went away");
+      }
       if (r.chat) {
         chunk = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
                  {"model", name_}, {"system_fingerprint", "hearth"},

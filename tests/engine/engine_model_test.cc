@@ -17,6 +17,7 @@
 #include "engine/generate.h"
 #include "engine/session.h"
 #include "server/model_manager.h"
+#include "server/reasoning.h"
 #include "tools/testmodel.h"
 
 namespace hearth::server {
@@ -120,7 +121,10 @@ TEST(EngineModel, GreedyAnswerMatchesALoneSession) {
   g.sampling.temperature = 0;
   auto want = engine::Generate(**s, *lm.tokenizer, ids, g);
   ASSERT_TRUE(want.ok());
-  EXPECT_EQ(r->response["choices"][0]["message"]["content"], want->text);
+  // The answer proper: the thought-channel markers the random model emits are split off.
+  ReasoningSplitter split;
+  const std::string content = split.Push(want->text).content + split.Flush().content;
+  EXPECT_EQ(r->response["choices"][0]["message"]["content"], content);
 }
 
 TEST(EngineModel, StreamingChunksAddUpToTheAnswer) {
@@ -356,6 +360,49 @@ TEST(ModelManager, DefaultModelLoadsInTheBackground) {
   auto h = CreateModelManager(bad);
   ASSERT_FALSE(h.ok());
   EXPECT_NE(h.status().message().find("/nonexistent/model.gguf"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth::server
+
+namespace hearth::server {
+namespace {
+
+ReasoningSplitter::Piece Feed(const std::vector<std::string>& pieces) {
+  ReasoningSplitter s;
+  ReasoningSplitter::Piece all;
+  for (const auto& p : pieces) {
+    auto got = s.Push(p);
+    all.content += got.content;
+    all.reasoning += got.reasoning;
+  }
+  auto rest = s.Flush();
+  all.content += rest.content;
+  all.reasoning += rest.reasoning;
+  return all;
+}
+
+TEST(ReasoningSplitter, ThoughtChannelGoesToReasoning) {
+  auto p = Feed({"<|channel>thought\nLet me think.<channel|>The answer is 4."});
+  EXPECT_EQ(p.reasoning, "Let me think.");
+  EXPECT_EQ(p.content, "The answer is 4.");
+  // Split anywhere, even inside the markers, the result is the same.
+  const std::string text = "<|channel>thought\nA<b<channel|>Answer <x> done";
+  for (size_t cut = 1; cut < text.size(); ++cut) {
+    auto q = Feed({text.substr(0, cut), text.substr(cut)});
+    EXPECT_EQ(q.reasoning, "A<b") << cut;
+    EXPECT_EQ(q.content, "Answer <x> done") << cut;
+  }
+}
+
+TEST(ReasoningSplitter, EmptyChannelsAndStrayMarkersLeaveNothing) {
+  EXPECT_EQ(Feed({"<|channel>thought\n<channel|>Hi"}).content, "Hi");
+  EXPECT_EQ(Feed({"<|channel><channel|>Hi"}).content, "Hi");
+  EXPECT_EQ(Feed({"<channel|><channel|>Hi<channel|>"}).content, "Hi");
+  EXPECT_EQ(Feed({"a <|chan"}).content, "a <|chan");  // a cut-off prefix is text after all
+  auto cut = Feed({"<|channel>thought\nstill thinking"});
+  EXPECT_EQ(cut.reasoning, "still thinking");
+  EXPECT_EQ(cut.content, "");
 }
 
 }  // namespace
