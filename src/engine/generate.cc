@@ -45,6 +45,37 @@ Generator::Generator(const tokenizer::Tokenizer& tok, int32_t n_vocab, const Gen
       dec_(tok, opt.render_special), on_text_(std::move(on_text)),
       on_token_(std::move(on_token)) {
   res_.finish = FinishReason::kLength;
+  if (opt.json_object) json_.emplace();
+}
+
+bool Generator::FitsJson(int32_t id) const {
+  if (tok_.IsEog(id)) return false;  // the object is not closed yet
+  const std::string piece = tok_.Piece(id, /*render_special=*/false);
+  if (piece.empty()) return false;   // control tokens add nothing and must not stall the object
+  JsonPrefix p = *json_;
+  return p.Feed(piece);
+}
+
+int32_t Generator::SampleJson(const float* logits, const std::vector<int32_t>& history) {
+  // Usually the sampler's own choice fits; when it does not, refuse it and draw again, and after a
+  // few refusals refuse every token that does not fit at once.
+  int32_t id = sampler_.Sample(logits, history);
+  if (FitsJson(id)) return id;
+  masked_.assign(logits, logits + n_vocab_);
+  const float kNo = -std::numeric_limits<float>::infinity();
+  for (int attempt = 0; attempt < 12; ++attempt) {
+    masked_[id] = kNo;
+    id = sampler_.Sample(masked_.data(), history);
+    if (FitsJson(id)) return id;
+  }
+  bool any = false;
+  for (int32_t t = 0; t < n_vocab_; ++t) {
+    if (masked_[t] == kNo) continue;
+    if (FitsJson(t)) any = true;
+    else masked_[t] = kNo;
+  }
+  if (!any) return tok_.eog_ids().empty() ? id : tok_.eog_ids().front();  // nothing can continue
+  return sampler_.Sample(masked_.data(), history);
 }
 
 Result<std::unique_ptr<Generator>> Generator::Create(const tokenizer::Tokenizer& tok,
@@ -75,7 +106,7 @@ bool Generator::Step(const float* logits, const std::vector<int32_t>& history, i
                      int64_t n_ctx) {
   if (done_) return false;
   GeneratedToken g;
-  g.id = sampler_.Sample(logits, history);
+  g.id = json_ ? SampleJson(logits, history) : sampler_.Sample(logits, history);
   g.piece = tok_.TokenText(g.id);
   g.logprob = Logprob(logits, n_vocab_, g.id);
   if (opt_.top_logprobs > 0) g.top = TopLogprobs(logits, n_vocab_, opt_.top_logprobs);
@@ -89,6 +120,17 @@ bool Generator::Step(const float* logits, const std::vector<int32_t>& history, i
     return false;
   }
   pending_ += dec_.Push(g.id);
+  if (json_) {
+    json_->Feed(tok_.Piece(g.id, /*render_special=*/false));
+    if (json_->complete()) {  // the object is closed: that is the answer
+      pending_ += dec_.Flush();
+      Emit(pending_, cur);
+      pending_.clear();
+      res_.finish = FinishReason::kStop;
+      stopped_ = done_ = true;
+      return false;
+    }
+  }
   // A complete stop string ends generation; the text before it is shown.
   size_t cut = std::string::npos;
   for (const auto& st : opt_.stop) cut = std::min(cut, pending_.find(st));

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
+#include "engine/json_prefix.h"
 #include "engine/sampler.h"
 #include "engine/session.h"
 #include "tokenizer/stream_decoder.h"
@@ -24,6 +26,9 @@ struct GenerateOptions {
   int top_logprobs = 0;              // per token: the k most likely ids
   bool ignore_eos = false;
   bool render_special = false;       // show control tokens in the text
+  // Constrain the output to one JSON object (JsonPrefix): tokens that cannot continue it are
+  // never sampled, and generation ends when the object closes.
+  bool json_object = false;
 };
 
 struct GeneratedToken {
@@ -76,6 +81,9 @@ class Generator {
   Generator(const tokenizer::Tokenizer& tok, int32_t n_vocab, const GenerateOptions& opt,
             SamplingParams sp, StreamCallback on_text, TokenCallback on_token);
   bool Emit(const std::string& text, const GeneratedToken& g);
+  // The sampler's choice among the tokens that keep the output a JSON object's prefix.
+  int32_t SampleJson(const float* logits, const std::vector<int32_t>& history);
+  bool FitsJson(int32_t id) const;
 
   const tokenizer::Tokenizer& tok_;
   int32_t n_vocab_;
@@ -88,6 +96,8 @@ class Generator {
   std::string pending_;   // decoded text not yet shown (may start a stop string)
   bool stopped_ = false;  // ended by end-of-generation, a stop string or the callback
   bool done_ = false;
+  std::optional<JsonPrefix> json_;
+  std::vector<float> masked_;  // logits with refused tokens at -inf (JSON mode)
 };
 
 // Feeds `prompt` (unless empty: then continues from the session's current logits) and generates.

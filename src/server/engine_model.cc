@@ -408,10 +408,18 @@ Result<EngineModel::Request> EngineModel::ParseChat(const json& body) const {
     const json& rf = body["response_format"];
     if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
       return FieldError("response_format", "must be an object with a string 'type'");
-    if (rf["type"] != "text")
+    const std::string type = rf["type"].get<std::string>();
+    if (type == "json_object") {
+      r.gen.json_object = true;
+    } else if (type == "json_schema") {
       return FieldError("response_format",
-                        "type '" + rf["type"].get<std::string>() +
-                            "' (constrained JSON output) is not supported by the local engine yet");
+                        "type 'json_schema' (output constrained to a schema) is not supported by "
+                        "the local engine yet; 'json_object' constrains the output to a JSON object");
+    } else if (type != "text") {
+      return FieldError("response_format", "type '" + type + "' is not one of text, json_object");
+    }
+    for (const auto& [k, v] : rf.items())
+      if (k != "type") return FieldError("response_format." + k, "is not supported");
   }
   bool thinking = false;
   if (body.contains("chat_template_kwargs") && !body["chat_template_kwargs"].is_null()) {

@@ -18,6 +18,7 @@
 #include "engine/session.h"
 #include "server/model_manager.h"
 #include "server/reasoning.h"
+#include "engine/json_prefix.h"
 #include "tools/testmodel.h"
 
 namespace hearth::server {
@@ -219,6 +220,7 @@ TEST(EngineModel, BadFieldsAreNamed) {
       {"logit_bias", {{"99999999", 1}}, "logit_bias"},
       {"tools", json::array(), "tools"},
       {"response_format", {{"type", "json_schema"}}, "response_format"},
+      {"response_format", {{"type", "yaml"}}, "response_format"},
       {"frobnicate", true, "frobnicate"},
       {"stream_options", {{"include_usage", true}}, "stream_options"},
       {"top_logprobs", 2, "top_logprobs"},
@@ -403,6 +405,37 @@ TEST(ReasoningSplitter, EmptyChannelsAndStrayMarkersLeaveNothing) {
   auto cut = Feed({"<|channel>thought\nstill thinking"});
   EXPECT_EQ(cut.reasoning, "still thinking");
   EXPECT_EQ(cut.content, "");
+}
+
+}  // namespace
+}  // namespace hearth::server
+
+namespace hearth::server {
+namespace {
+
+// JSON mode: whatever the (random) model prefers, the answer is a JSON object's text — complete
+// and parseable when it stopped by itself, a valid prefix when max_tokens cut it.
+TEST(EngineModel, JsonObjectModeGivesJson) {
+  int complete = 0;
+  for (int seed = 1; seed <= 6; ++seed) {
+    json body = Hello();
+    body["response_format"] = {{"type", "json_object"}};
+    body["max_tokens"] = 48;
+    body["temperature"] = 1.0;
+    body["seed"] = seed;
+    auto r = Chat(body);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const std::string text = r->response["choices"][0]["message"]["content"];
+    engine::JsonPrefix p;
+    EXPECT_TRUE(p.Feed(text)) << text;
+    if (r->response["choices"][0]["finish_reason"] == "stop") {
+      ++complete;
+      auto parsed = json::parse(text, nullptr, false);
+      EXPECT_FALSE(parsed.is_discarded()) << text;
+      EXPECT_TRUE(parsed.is_object()) << text;
+    }
+  }
+  EXPECT_GT(complete, 0);
 }
 
 }  // namespace
