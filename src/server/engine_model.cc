@@ -274,6 +274,9 @@ Status EngineModel::ParseCommon(const json& body, bool chat, Request& r) const {
                                          : static_cast<float>(b)});
     }
   }
+  if (body.contains("ignore_eos") && !body["ignore_eos"].is_null()) {  // llama.cpp's extra
+    ASSIGN_OR_RETURN(r.gen.ignore_eos, GetBool(body, "ignore_eos"));
+  }
   if (body.contains("user") && !body["user"].is_null() && !body["user"].is_string())
     return FieldError("user", "must be a string");
   if (body.contains("model") && !body["model"].is_null() && !body["model"].is_string())
@@ -368,7 +371,7 @@ const std::set<std::string>& ChatFields() {
       "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
       "temperature", "top_p", "top_k", "min_p", "stop", "seed", "n", "logprobs", "top_logprobs",
       "presence_penalty", "frequency_penalty", "repeat_penalty", "repeat_last_n", "user",
-      "logit_bias", "response_format", "chat_template_kwargs"};
+      "logit_bias", "response_format", "chat_template_kwargs", "ignore_eos"};
   return f;
 }
 
@@ -376,7 +379,7 @@ const std::set<std::string>& TextFields() {
   static const std::set<std::string> f = {
       "model", "prompt", "stream", "stream_options", "max_tokens", "temperature", "top_p", "top_k",
       "min_p", "stop", "seed", "n", "logprobs", "echo", "presence_penalty", "frequency_penalty",
-      "repeat_penalty", "repeat_last_n", "user", "logit_bias", "best_of"};
+      "repeat_penalty", "repeat_last_n", "user", "logit_bias", "best_of", "ignore_eos"};
   return f;
 }
 
