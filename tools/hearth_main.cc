@@ -19,9 +19,7 @@ int main(int argc, char** argv) {
   hearth::cli::AddImportVocabCommand(app, &exit_code);
   hearth::cli::AddMakeTestModelCommand(app, &exit_code);
   hearth::cli::AddRouterCommands(app, &exit_code);
-#ifdef HEARTH_WITH_SERVE
   hearth::cli::AddServeCommand(app, &exit_code);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -877,6 +877,7 @@ struct Server::Impl {
   Metrics metrics;
   int bound_port = 0;
   std::thread listen_thread;
+  std::atomic<bool> listen_returned{false};
   std::thread watchdog_thread;
   std::string id_prefix;
   std::atomic<uint64_t> next_id{0};
@@ -929,7 +930,15 @@ Status Server::Start() {
     im.started = true;
   }
   im.watchdog_thread = std::thread([&im] { im.Watchdog(); });
-  im.listen_thread = std::thread([&im] { im.svr.listen_after_bind(); });
+  im.listen_thread = std::thread([&im] {
+    im.svr.listen_after_bind();
+    im.listen_returned = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs; wait for it so that a Shutdown()
+  // right after Start() cannot miss it and leave the loop running forever.
+  while (!im.svr.is_running() && !im.listen_returned) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return Status::Ok();
 }
 
