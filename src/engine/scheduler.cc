@@ -12,10 +12,11 @@ double MsBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// Media rows (−1) never match: two images are not known to be the same.
 int64_t CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   const size_t n = std::min(a.size(), b.size());
   size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
+  while (i < n && a[i] == b[i] && a[i] >= 0) ++i;
   return static_cast<int64_t>(i);
 }
 
@@ -23,6 +24,7 @@ int64_t CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 
 struct Scheduler::Pending {
   Job job;
+  std::vector<int64_t> block_start;  // prompt position of each embeddings block
   std::unique_ptr<Generator> gen;
   std::promise<Result<JobResult>> done;
   Clock::time_point queued_at;
@@ -84,13 +86,34 @@ Result<std::future<Result<JobResult>>> Scheduler::Submit(Job job) {
                                 " (a prompt must leave room for at least one generated token)");
   }
   const int32_t n_vocab = model_.config().n_vocab;
+  auto p = std::make_unique<Pending>();
+  size_t block = 0;
   for (size_t i = 0; i < job.prompt.size(); ++i) {
+    if (job.prompt[i] == -1 && block < job.embeddings.size()) {
+      const EmbeddingRows& e = job.embeddings[block];
+      const int64_t n_embd = model_.config().n_embd;
+      if (e.n_rows <= 0 || static_cast<int64_t>(e.data.size()) != e.n_rows * n_embd ||
+          static_cast<int64_t>(i) + e.n_rows > n ||
+          std::any_of(job.prompt.begin() + i, job.prompt.begin() + i + e.n_rows,
+                      [](int32_t id) { return id != -1; }))
+        return InvalidArgumentError("embeddings block " + std::to_string(block) +
+                                    " does not match its rows in the prompt");
+      if (!e.causal && e.n_rows > opt_.n_batch)
+        return InvalidArgumentError("an image block of " + std::to_string(e.n_rows) +
+                                    " rows does not fit the micro-batch of " +
+                                    std::to_string(opt_.n_batch) + " (raise --batch)");
+      p->block_start.push_back(static_cast<int64_t>(i));
+      i += e.n_rows - 1;
+      ++block;
+      continue;
+    }
     if (job.prompt[i] < 0 || job.prompt[i] >= n_vocab)
       return InvalidArgumentError("token id " + std::to_string(job.prompt[i]) + " at position " +
                                   std::to_string(i) + " is outside the vocabulary (0.." +
                                   std::to_string(n_vocab - 1) + ")");
   }
-  auto p = std::make_unique<Pending>();
+  if (block != job.embeddings.size())
+    return InvalidArgumentError("the prompt has fewer media rows than embeddings blocks");
   ASSIGN_OR_RETURN(p->gen, Generator::Create(tok_, n_vocab, job.gen, job.on_text, job.on_token));
   p->job = std::move(job);
   p->queued_at = Clock::now();
@@ -160,7 +183,11 @@ void Scheduler::Admit(std::unique_lock<std::mutex>& lock) {
     Session& s = *best->session;
     // Keep the shared prefix (at least one prompt token must be fed to get logits); a sliding
     // window ring that has moved on cannot be rewound, and then the slot starts over.
-    const int64_t keep = std::min<int64_t>(best_len, best->job->job.prompt.size() - 1);
+    int64_t keep = std::min<int64_t>(best_len, best->job->job.prompt.size() - 1);
+    for (size_t b = 0; b < best->job->block_start.size(); ++b) {  // never inside a media block
+      const int64_t start = best->job->block_start[b];
+      if (keep > start && keep < start + best->job->job.embeddings[b].n_rows) keep = start;
+    }
     if (!s.Truncate(keep).ok()) (void)s.Truncate(0);
     best->fed = static_cast<size_t>(s.n_past());
     best->result.cached_tokens = s.n_past();
@@ -194,9 +221,25 @@ void Scheduler::StartGenerating(Slot& slot) {
 
 void Scheduler::Prefill(Slot& slot) {
   Session& s = *slot.session;
-  const std::vector<int32_t>& prompt = slot.job->job.prompt;
-  const size_t n = std::min<size_t>(opt_.n_batch, prompt.size() - slot.fed);
-  Status st = s.Feed(std::span<const int32_t>(prompt.data() + slot.fed, n));
+  const Pending& job = *slot.job;
+  const std::vector<int32_t>& prompt = job.job.prompt;
+  size_t n = 0;
+  Status st;
+  if (prompt[slot.fed] == -1) {
+    // A media block starts here (blocks are only ever entered at their start): feed it whole.
+    const auto it = std::find(job.block_start.begin(), job.block_start.end(),
+                              static_cast<int64_t>(slot.fed));
+    CHECK(it != job.block_start.end()) << "prefill entered a media block in the middle";
+    const EmbeddingRows& e = job.job.embeddings[it - job.block_start.begin()];
+    n = static_cast<size_t>(e.n_rows);
+    st = s.FeedEmbeddings(e.data.data(), e.n_rows, e.causal);
+  } else {
+    // Token ids up to the next media block or the micro-batch.
+    n = std::min<size_t>(opt_.n_batch, prompt.size() - slot.fed);
+    const auto next = std::find(prompt.begin() + slot.fed, prompt.begin() + slot.fed + n, -1);
+    n = static_cast<size_t>(next - (prompt.begin() + slot.fed));
+    st = s.Feed(std::span<const int32_t>(prompt.data() + slot.fed, n));
+  }
   if (!st.ok()) {
     (void)s.Truncate(0);
     Retire(slot, st);

@@ -42,8 +42,18 @@ struct SchedulerOptions {
   model::KvType kv_type = model::KvType::kF16;
 };
 
+// A run of prompt rows given as embeddings (image or audio rows from a projector), fed with scale 1.
+struct EmbeddingRows {
+  std::vector<float> data;  // [n_rows × n_embd]
+  int64_t n_rows = 0;
+  bool causal = true;       // false: the rows attend to each other (an image block)
+};
+
 struct Job {
+  // The prompt's token ids. With media, `embeddings` holds the media blocks and each of their rows
+  // is −1 in `prompt`, in order: a run of −1s of length embeddings[k].n_rows is block k.
   std::vector<int32_t> prompt;
+  std::vector<EmbeddingRows> embeddings;
   GenerateOptions gen;
   // Runs on the scheduler thread with each piece of visible text: keep it short (queue the text
   // for another thread). Returning false cancels the job.

@@ -262,6 +262,53 @@ TEST(Scheduler, StopsAtTheContextEnd) {
   EXPECT_EQ(r->gen.tokens.size(), 5u);  // positions 20..23 fed, plus the last sampled one
 }
 
+// Media rows enter as embeddings: the token embeddings of some ids given as an embeddings block
+// give exactly what the ids give; the prefix cache never matches across media rows.
+TEST(Scheduler, EmbeddingBlocksFeedLikeTheirTokens) {
+  const LoadedModel& m = Model("g4-12b", "q8_0");
+  ThreadPool pool(2);
+  auto sched = Scheduler::Create(*m.model, *m.tokenizer,
+                                 {.parallel = 2, .max_queue = 4, .n_ctx = 96, .n_batch = 16},
+                                 pool);
+  ASSERT_TRUE(sched.ok());
+  const std::vector<int32_t> ids = Prompt(30, 4);
+  Job plain;
+  plain.prompt = ids;
+  plain.gen = Greedy(6);
+  auto want = (*sched)->Run(std::move(plain));
+  ASSERT_TRUE(want.ok());
+
+  auto with_block = [&](bool causal) {
+    Job j;
+    j.prompt = ids;
+    EmbeddingRows rows;
+    const int64_t E = m.model->config().n_embd;
+    rows.n_rows = 12;
+    rows.causal = causal;
+    rows.data.resize(rows.n_rows * E);
+    for (int64_t r = 0; r < rows.n_rows; ++r) {
+      m.model->EmbedToken(ids[5 + r], rows.data.data() + r * E);
+      j.prompt[5 + r] = -1;
+    }
+    j.embeddings.push_back(std::move(rows));
+    j.gen = Greedy(6);
+    return (*sched)->Run(std::move(j));
+  };
+  auto got = with_block(true);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(TokenIds(got->gen), TokenIds(want->gen));
+  EXPECT_LE(got->cached_tokens, 5);  // at most the ids before the block came from the cache
+  auto bidir = with_block(false);
+  ASSERT_TRUE(bidir.ok());
+  EXPECT_NE(bidir->gen.tokens[0].logprob, want->gen.tokens[0].logprob);
+
+  Job bad;
+  bad.prompt = ids;
+  bad.prompt[3] = -1;
+  bad.gen = Greedy(2);
+  EXPECT_FALSE((*sched)->Submit(std::move(bad)).ok());
+}
+
 TEST(Scheduler, ShutdownEndsRunningAndWaitingJobs) {
   const LoadedModel& m = Model("g3-1b", "q8_0");
   ThreadPool pool(2);
