@@ -911,6 +911,12 @@ Status Server::Start() {
   im.svr.set_read_timeout(30, 0);
   im.svr.set_write_timeout(30, 0);
   im.svr.set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port and
+  // silently take half the connections; only SO_REUSEADDR (quick restarts) is wanted.
+  im.svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   im.Routes();
   if (im.options.port == 0) {
     im.bound_port = im.svr.bind_to_any_port(im.options.host);

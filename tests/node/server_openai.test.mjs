@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, eventually, metric } from './server_harness.mjs';
+import { execFile } from 'node:child_process';
+import { startServer, eventually, metric, testModel, HEARTH_BIN } from './server_harness.mjs';
 
 let server;
 let client;
@@ -175,4 +176,40 @@ test('16 concurrent greedy streams each equal a lone run; aborted streams free t
   assert.equal((await fetch(`${server.url}/health`)).status, 200);
   const again = await client.chat.completions.create(greedy(prompts[0], 16));
   assert.equal(again.choices[0].message.content, lone[0]);
+});
+
+test('an API key is enforced as the SDK expects', async () => {
+  const locked = await startServer(['--api-key', 'correct-horse-battery']);
+  try {
+    const wrong = new OpenAI({ baseURL: `${locked.url}/v1`, apiKey: 'wrong-key', maxRetries: 0 });
+    await assert.rejects(wrong.models.list(),
+      (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
+    const right = new OpenAI({ baseURL: `${locked.url}/v1`, apiKey: 'correct-horse-battery', maxRetries: 0 });
+    const r = await right.chat.completions.create({ ...greedy('hi', 3), model: locked.model });
+    assert.ok(r.usage.completion_tokens > 0);
+    assert.equal((await fetch(`${locked.url}/health`)).status, 200, 'health needs no key');
+  } finally {
+    const { code } = await locked.stop();
+    assert.equal(code, 0);
+  }
+});
+
+test('bad command lines fail with a clear message', async () => {
+  const run = (args) => new Promise((resolve) => {
+    execFile(HEARTH_BIN, ['serve', ...args], { timeout: 20000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, text: stdout + stderr }));
+  });
+  let r = await run([]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.text, /-m MODEL\.gguf/);
+  r = await run(['-m', testModel(), '--keep-alive', 'forever']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.text, /keep-alive/);
+  r = await run(['-m', '/nonexistent/model.gguf', '--port', '0']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.text, /nonexistent/);
+  const port = new URL(server.url).port;
+  r = await run(['-m', testModel(), '--port', port]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.text, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
 });

@@ -458,6 +458,17 @@ TEST_F(ServerTest, ShutdownPastTheGraceEndsStreamsWithAnErrorEvent) {
   EXPECT_EQ(host_.model("tiny").cancelled_by_flag, 1);
 }
 
+TEST_F(ServerTest, APortInUseIsAnError) {
+  Start();
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = server_->port();
+  Server second(o, &host_);
+  const Status s = second.Start();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find(std::to_string(o.port)), std::string::npos);
+}
+
 TEST_F(ServerTest, ChatPageAtRoot) {
   Start();
   auto r = client_->Get("/");
