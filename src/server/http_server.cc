@@ -255,6 +255,7 @@ struct Server::Impl {
     bool committed = false;       // the 200 and headers are decided: errors become events
     bool finished = false;
     Status status;                // the model call's outcome, once finished
+    Status chunk_error;           // a chunk that could not be translated
     Clock::time_point begin = Clock::now();
     double ttft_s = -1;
     Counts counts;
@@ -280,7 +281,15 @@ struct Server::Impl {
     st->worker = std::thread([this, st, fmt, call = std::move(call)] {
       backends::ChunkCallback callback = [st, fmt](const json& chunk) -> bool {
         if (st->guard.flight().cancel) return false;
-        std::vector<std::string> pieces = fmt->on_chunk(chunk);
+        std::vector<std::string> pieces;
+        try {
+          pieces = fmt->on_chunk(chunk);
+        } catch (const std::exception& e) {
+          // A chunk this server cannot translate: stop the model rather than throw through it.
+          std::lock_guard<std::mutex> lock(st->mu);
+          st->chunk_error = InternalError(std::string("cannot translate a chunk: ") + e.what());
+          return false;
+        }
         {
           std::lock_guard<std::mutex> lock(st->mu);
           if (!st->started) st->ttft_s = SecondsSince(st->begin);
@@ -291,7 +300,18 @@ struct Server::Impl {
         st->cv.notify_all();
         return !st->guard.flight().cancel;
       };
-      Status s = Explain(call(callback, &st->guard.flight().cancel), st->guard.flight());
+      Status s;
+      // An exception must not escape this thread (it would end the process): it becomes the
+      // stream's error like any other failure.
+      try {
+        s = Explain(call(callback, &st->guard.flight().cancel), st->guard.flight());
+      } catch (const std::exception& e) {
+        s = InternalError(std::string("internal error: ") + e.what());
+      }
+      {
+        std::lock_guard<std::mutex> lock(st->mu);
+        if (!st->chunk_error.ok()) s = st->chunk_error;
+      }
       const double total = SecondsSince(st->begin);
       {
         std::lock_guard<std::mutex> lock(st->mu);
