@@ -5,6 +5,7 @@
 
 namespace hearth::cli {
 void AddServeCommand(CLI::App& app, int* exit_code);  // tools/cmd_serve.cc
+void AddBenchCommand(CLI::App& app, int* exit_code);  // tools/cmd_bench.cc
 }
 
 int main(int argc, char** argv) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   hearth::cli::AddMakeTestModelCommand(app, &exit_code);
   hearth::cli::AddRouterCommands(app, &exit_code);
   hearth::cli::AddServeCommand(app, &exit_code);
+  hearth::cli::AddBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

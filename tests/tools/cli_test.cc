@@ -286,3 +286,33 @@ TEST(Cli, ChatTwoTurnsOnAPipe) {
 }
 
 }  // namespace
+
+namespace {
+
+// hearth bench --json: the fields the issue names, with the roofline consistent with the others,
+// and the MoE model's decode bytes counting only the used share of its experts.
+TEST(Cli, BenchJson) {
+  const Out o = Hearth("bench -m " + TestModel("g4-moe", "q8_0") +
+                       " -p 32 -n 8 -r 2 -t 1 --probe 64M --json");
+  ASSERT_EQ(o.exit_code, 0) << o.text;
+  const auto j = nlohmann::json::parse(o.text.substr(o.text.find('{')));
+  for (const char* k : {"pp_tokens_per_s", "tg_tokens_per_s", "bandwidth_gb_per_s",
+                        "decode_roofline_fraction", "decode_bytes_per_token"})
+    ASSERT_TRUE(j[k].is_number()) << k << " in " << o.text;
+  EXPECT_GT(j["pp_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["tg_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["bandwidth_gb_per_s"].get<double>(), 0.1);
+  EXPECT_EQ(j["pp_tokens_per_s_runs"].size(), 2u);
+  EXPECT_EQ(j["threads"], 1);
+  const double want = j["tg_tokens_per_s"].get<double>() * j["decode_bytes_per_token"].get<double>() /
+                      (j["bandwidth_gb_per_s"].get<double>() * 1e9);
+  EXPECT_NEAR(j["decode_roofline_fraction"].get<double>(), want, want * 1e-9);
+  // Less than the file: the embedding-only tables and the unused experts are not read per token.
+  EXPECT_LT(j["decode_bytes_per_token"].get<double>(),
+            static_cast<double>(fs::file_size(TestModel("g4-moe", "q8_0"))));
+
+  ExpectError(Hearth("bench -m /nonexistent.gguf"), {"/nonexistent.gguf"});
+  ExpectError(Hearth("bench -m " + TestModel("g4-moe", "q8_0") + " -r 0"), {"reps"});
+}
+
+}  // namespace
