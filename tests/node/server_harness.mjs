@@ -24,8 +24,10 @@ export function testModel() {
 
 export async function startServer(extraArgs = []) {
   const model = testModel();
+  // Defaults the caller's arguments may override.
+  const defaults = [['--parallel', '4'], ['-c', '1024']].filter(([k]) => !extraArgs.includes(k)).flat();
   const proc = spawn(HEARTH_BIN, ['serve', '-m', model, '--host', '127.0.0.1', '--port', '0',
-    '--parallel', '4', '-c', '1024', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    ...defaults, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening on" line in 60 s:\n${stderr}`)),
