@@ -549,8 +549,10 @@ struct Server::Impl {
       if (!s.ok()) return SendOllamaError(res, s);
       return reply_once(OllamaLoadReply(call, name));
     }
+    const Clock::time_point acquire_start = Clock::now();
     Result<std::shared_ptr<LocalModel>> model = AcquireModel(call.model, call.keep_alive_s);
     if (!model.ok()) return SendOllamaError(res, model.status());
+    call.acquire_ns = static_cast<int64_t>(SecondsSince(acquire_start) * 1e9);
     std::shared_ptr<LocalModel> m = *model;
     const ModelInfo info = m->info();
     if (call.kind == OllamaCall::Kind::kLoad) return reply_once(OllamaLoadReply(call, info.name));

@@ -434,6 +434,7 @@ json OllamaFromResponse(const OllamaCall& call, const json& r, OllamaStats stats
   }
   o["done"] = true;
   o["done_reason"] = DoneReason(ContentText(choice.value("finish_reason", json())));
+  stats.load_ns = std::max(stats.load_ns, call.acquire_ns);
   PutStats(stats, &o);
   return o;
 }
@@ -511,6 +512,7 @@ json OllamaStreamTranslator::Finish(int64_t total_ns) {
   o["done_reason"] = DoneReason(finish_reason_);
   OllamaStats s = stats_;
   s.total_ns = total_ns;
+  s.load_ns = std::max(s.load_ns, call_.acquire_ns);
   PutStats(s, &o);
   return o;
 }

@@ -31,6 +31,8 @@ struct OllamaCall {
   std::optional<double> keep_alive_s; // < 0 forever
   int64_t num_ctx = 0;                // options.num_ctx when given: must fit the loaded model
   int media_parts = 0;                // images attached
+  int64_t acquire_ns = 0;             // time the server spent getting the model (loading it when
+                                      // it was not loaded): load_duration is at least this
 };
 
 Result<OllamaCall> TranslateOllamaChat(const nlohmann::json& body);

@@ -168,6 +168,8 @@ TEST(OllamaResponse, StatsFromTimings) {
   EXPECT_EQ(o["eval_duration"], 4000000);
   EXPECT_EQ(o["eval_count"], 3);
   EXPECT_EQ(o["total_duration"], 99);
+  call.acquire_ns = 7000000;  // the server loaded the model for this request
+  EXPECT_EQ(OllamaFromResponse(call, r, s)["load_duration"], 7000000);
 }
 
 }  // namespace
