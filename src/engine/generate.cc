@@ -108,7 +108,9 @@ bool Generator::Step(const float* logits, const std::vector<int32_t>& history, i
   GeneratedToken g;
   g.id = json_ ? SampleJson(logits, history) : sampler_.Sample(logits, history);
   g.piece = tok_.TokenText(g.id);
-  g.logprob = Logprob(logits, n_vocab_, g.id);
+  const TokenStats stats = LogprobAndEntropy(logits, n_vocab_, g.id);
+  g.logprob = stats.logprob;
+  g.entropy = stats.entropy;
   if (opt_.top_logprobs > 0) g.top = TopLogprobs(logits, n_vocab_, opt_.top_logprobs);
   res_.tokens.push_back(g);
   const GeneratedToken& cur = res_.tokens.back();

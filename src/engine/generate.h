@@ -35,6 +35,7 @@ struct GeneratedToken {
   int32_t id = 0;
   std::string piece;        // the token's own text (may be a partial UTF-8 sequence)
   float logprob = 0;        // of the chosen id under the raw logits
+  float entropy = 0;        // of the raw next-token distribution, nats
   std::vector<std::pair<int32_t, float>> top;  // top_logprobs entries
 };
 

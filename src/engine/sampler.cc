@@ -137,4 +137,23 @@ float Logprob(const float* logits, int32_t n_vocab, int32_t id) {
   return static_cast<float>(logits[id] - LogSumExp(logits, n_vocab));
 }
 
+TokenStats LogprobAndEntropy(const float* logits, int32_t n_vocab, int32_t id) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int32_t i = 0; i < n_vocab; ++i) mx = std::max(mx, logits[i]);
+  // H = log Z − Σ p·(l − m) with Z = Σ e^(l − m): one pass for both sums.
+  double z = 0, zl = 0;
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    const double d = double(logits[i]) - mx;
+    if (d == -std::numeric_limits<double>::infinity()) continue;
+    const double e = std::exp(d);
+    z += e;
+    zl += e * d;
+  }
+  const double log_z = std::log(z);
+  TokenStats t;
+  t.logprob = static_cast<float>(double(logits[id]) - mx - log_z);
+  t.entropy = static_cast<float>(std::max(0.0, log_z - zl / z));
+  return t;
+}
+
 }  // namespace hearth::engine

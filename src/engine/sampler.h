@@ -54,5 +54,12 @@ class Sampler {
 std::vector<std::pair<int32_t, float>> TopLogprobs(const float* logits, int32_t n_vocab, int k);
 // log p(id) under the full softmax.
 float Logprob(const float* logits, int32_t n_vocab, int32_t id);
+// log p(id) and the entropy of the whole distribution (nats), in one pass over the logits: the
+// engine's confidence in a token, for the router's second stage.
+struct TokenStats {
+  float logprob = 0;
+  float entropy = 0;
+};
+TokenStats LogprobAndEntropy(const float* logits, int32_t n_vocab, int32_t id);
 
 }  // namespace hearth::engine

@@ -735,6 +735,15 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
                 {"completion_tokens", out.usage.completion_tokens},
                 {"total_tokens", out.usage.prompt_tokens + out.usage.completion_tokens},
                 {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+  // The engine's confidence in its first answer (the router's second stage reads it).
+  json confidence = nullptr;
+  if (!results.empty() && !results[0].gen.tokens.empty()) {
+    double lp = 0, ent = 0;
+    for (const auto& g : results[0].gen.tokens) lp += g.logprob, ent += g.entropy;
+    const double n = static_cast<double>(results[0].gen.tokens.size());
+    confidence = {{"mean_logprob", lp / n}, {"mean_entropy", ent / n},
+                  {"tokens", results[0].gen.tokens.size()}};
+  }
   json timings = {{"prompt_tokens", n_prompt}, {"cached_tokens", cached},
                   {"completion_tokens", out.usage.completion_tokens}, {"queue_ms", queue_ms},
                   {"prompt_ms", prompt_ms}, {"decode_ms", decode_ms}, {"load_ms", 0.0}};
@@ -760,19 +769,23 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
                  {"choices", json::array({{{"index", i}, {"text", ""}, {"logprobs", nullptr},
                                            {"finish_reason", FinishName(results[i].gen.finish)}}})}};
       }
-      if (i == r.n - 1 && !r.include_usage) chunk["x_timings"] = timings;
+      if (i == r.n - 1 && !r.include_usage) {
+        chunk["x_timings"] = timings;
+        chunk["x_confidence"] = confidence;
+      }
       if (!(*stream)(chunk)) return CancelledError("the client went away");
     }
     if (r.include_usage) {
       json chunk = {{"id", id}, {"object", r.chat ? "chat.completion.chunk" : "text_completion"},
                     {"created", created}, {"model", name_}, {"choices", json::array()},
-                    {"usage", usage}, {"x_timings", timings}};
+                    {"usage", usage}, {"x_timings", timings}, {"x_confidence", confidence}};
       if (r.chat) chunk["system_fingerprint"] = "hearth";
       if (!(*stream)(chunk)) return CancelledError("the client went away");
     }
   }
   out.response = {{"id", id}, {"object", object}, {"created", created}, {"model", name_},
-                  {"choices", choices}, {"usage", usage}, {"x_timings", timings}};
+                  {"choices", choices}, {"usage", usage}, {"x_timings", timings},
+                  {"x_confidence", confidence}};
   if (r.chat) out.response["system_fingerprint"] = "hearth";
   return out;
 }

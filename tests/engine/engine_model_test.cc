@@ -98,6 +98,9 @@ TEST(EngineModel, ChatCompletionShape) {
             j["usage"]["prompt_tokens"].get<int>() + j["usage"]["completion_tokens"].get<int>());
   EXPECT_TRUE(j["usage"]["prompt_tokens_details"]["cached_tokens"].is_number_integer());
   EXPECT_TRUE(j["x_timings"]["decode_ms"].is_number());
+  EXPECT_LE(j["x_confidence"]["mean_logprob"].get<double>(), 0.0);
+  EXPECT_GE(j["x_confidence"]["mean_entropy"].get<double>(), 0.0);
+  EXPECT_EQ(j["x_confidence"]["tokens"], j["usage"]["completion_tokens"]);
   EXPECT_EQ(r->usage.prompt_tokens, j["usage"]["prompt_tokens"].get<int64_t>());
 }
 

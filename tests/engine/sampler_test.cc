@@ -161,3 +161,33 @@ TEST(Sampler, TopLogprobsAreTheNormalisedLogSoftmax) {
 
 }  // namespace
 }  // namespace hearth::engine
+
+namespace hearth::engine {
+namespace {
+
+TEST(LogprobAndEntropy, MatchesTheDefinitions) {
+  // Uniform over 4: entropy ln 4, every logprob −ln 4.
+  const float uniform[4] = {2, 2, 2, 2};
+  TokenStats u = LogprobAndEntropy(uniform, 4, 1);
+  EXPECT_NEAR(u.entropy, std::log(4.0), 1e-6);
+  EXPECT_NEAR(u.logprob, -std::log(4.0), 1e-6);
+  // A general case against the textbook formulas, with a banned (−inf) entry.
+  const float l[5] = {1.5f, -0.25f, 3.0f, -std::numeric_limits<float>::infinity(), 0.5f};
+  double z = 0;
+  for (float x : l) z += std::exp(double(x));
+  double h = 0;
+  for (float x : l) {
+    const double p = std::exp(double(x)) / z;
+    if (p > 0) h -= p * std::log(p);
+  }
+  TokenStats t = LogprobAndEntropy(l, 5, 2);
+  EXPECT_NEAR(t.logprob, 3.0 - std::log(z), 1e-6);
+  EXPECT_NEAR(t.entropy, h, 1e-6);
+  EXPECT_NEAR(t.logprob, Logprob(l, 5, 2), 1e-6);
+  // Certainty: entropy ~0.
+  const float sure[3] = {100, 0, 0};
+  EXPECT_NEAR(LogprobAndEntropy(sure, 3, 0).entropy, 0.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace hearth::engine
