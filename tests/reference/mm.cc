@@ -919,7 +919,7 @@ Result<Output> RunGemma4a(const GgufFile& f, const std::vector<float>& samples,
     TRY(ld.GetLinear(p + "conv_pw1", n_embd, kAny, true, true, false, &L.pw1));
     if (L.pw1.out() % 2 != 0) return InvalidArgumentError(p + "conv_pw1 output is odd (GLU)");
     const int64_t d_conv = L.pw1.out() / 2;
-    TRY(ld.Get(p + "conv_dw.weight", {kAny}, true, &L.dw_w));
+    TRY(ld.Get(p + "conv_dw.weight", {kAny, kAny, kAny}, true, &L.dw_w));
     {
       const GgufTensor* t = f.FindTensor(p + "conv_dw.weight");
       const bool ok = t->ne[2] == 1 ? (t->ne[1] == d_conv && t->ne[3] == 1)
