@@ -88,8 +88,8 @@ Result<std::unique_ptr<Generator>> Generator::Create(const tokenizer::Tokenizer&
   TRY(sp.Validate(n_vocab));
   for (const auto& st : opt.stop)
     if (st.empty()) return InvalidArgumentError("stop strings must not be empty");
-  if (opt.top_logprobs < 0 || opt.top_logprobs > 20)
-    return InvalidArgumentError("top_logprobs must be between 0 and 20, got " +
+  if (opt.top_logprobs < 0 || opt.top_logprobs > n_vocab)
+    return InvalidArgumentError("top_logprobs must be between 0 and the vocabulary size, got " +
                                 std::to_string(opt.top_logprobs));
   if (opt.max_tokens == 0) return InvalidArgumentError("max_tokens must be at least 1");
   return std::unique_ptr<Generator>(new Generator(tok, n_vocab, opt, std::move(sp),
