@@ -10,6 +10,7 @@ namespace hearth::cli {
 void AddMakeTestModelCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<testmodel::Options>();
   auto out = std::make_shared<std::string>();
+  auto mmproj = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand("make-test-model", "write a random-weight Gemma GGUF for tests");
   sub->add_option("-o,--output", *out, "output path")->required();
   sub->add_option("--variant", o->variant, "g4-12b, g4-e2b, g4-moe, g3-1b, g3-4b")
@@ -18,8 +19,18 @@ void AddMakeTestModelCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember(testmodel::TypeNames()));
   sub->add_option("--seed", o->seed, "random seed");
   sub->add_flag("--real-shape", o->real_shape, "the real model's dimensions (large)");
-  sub->callback([o, out, exit_code] {
-    Status s = testmodel::Write(*o, *out);
+  sub->add_option("--mmproj", *mmproj,
+                  "write a multimodal projector for --variant instead of a model: gemma4uv, "
+                  "gemma4ua, gemma3, or a vision,audio pair as in real files (gemma4uv,gemma4ua)");
+  sub->callback([o, out, mmproj, exit_code] {
+    Status s = Status::Ok();
+    if (!mmproj->empty()) {
+      s = testmodel::WriteMmproj({.types = *mmproj, .variant = o->variant, .seed = o->seed,
+                                  .real_shape = o->real_shape},
+                                 *out);
+    } else {
+      s = testmodel::Write(*o, *out);
+    }
     if (!s.ok()) *exit_code = Fail(s);
   });
 }

@@ -382,4 +382,142 @@ Status Write(const Options& o, const std::string& path) {
   return w.WriteFile(path);
 }
 
+// ---- multimodal projectors ----
+
+std::vector<std::string> MmprojTypes() { return {"gemma4uv", "gemma4ua", "gemma3"}; }
+
+Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
+  Options text;
+  text.variant = o.variant;
+  text.real_shape = o.real_shape;
+  ASSIGN_OR_RETURN(Shape s, MakeShape(text));
+  std::vector<std::string> types;
+  for (size_t i = 0; i <= o.types.size();) {
+    size_t j = o.types.find(',', i);
+    if (j == std::string::npos) j = o.types.size();
+    types.push_back(o.types.substr(i, j - i));
+    i = j + 1;
+  }
+  std::string vision, audio;
+  for (const std::string& t : types) {
+    if (t == "gemma4uv" || t == "gemma3") {
+      if (!vision.empty()) return InvalidArgumentError("two vision projectors: " + o.types);
+      vision = t;
+    } else if (t == "gemma4ua") {
+      if (!audio.empty()) return InvalidArgumentError("two audio projectors: " + o.types);
+      audio = t;
+    } else {
+      return InvalidArgumentError("unknown projector type '" + t + "' (known: gemma4uv, gemma4ua, gemma3)");
+    }
+  }
+  const bool g3 = vision == "gemma3";
+  if (g3 != !s.gemma4) {
+    return InvalidArgumentError("projector type " + (g3 ? std::string("gemma3") : o.types) +
+                                " does not belong to the text variant " + o.variant);
+  }
+  const bool real = o.real_shape;
+  const int64_t T = s.n_embd;  // projection width
+  gguf::Writer w;
+  w.SetString("general.architecture", "clip");
+  w.SetString("general.type", "mmproj");
+  w.SetString("general.name", "hearth test mmproj " + o.types);
+  w.SetU32("general.file_type", 1);
+  w.SetU32("general.quantization_version", 2);
+  w.SetBool("clip.has_vision_encoder", !vision.empty());
+  w.SetBool("clip.has_audio_encoder", !audio.empty());
+  TensorMaker t(w, Options{.seed = o.seed}, "f16");
+  if (vision == "gemma4uv") {
+    // HF config: patch 16 pooled 3×3 into 48-pixel patches, 3840 wide, 1120 positions per axis.
+    const int64_t E = real ? 3840 : 128, P = 48, D = 3 * P * P, pos = real ? 1120 : 64;
+    w.SetString("clip.vision.projector_type", "gemma4uv");
+    w.SetU32("clip.vision.projection_dim", T);
+    w.SetU32("clip.vision.image_size", 224);
+    w.SetU32("clip.vision.patch_size", 16);
+    w.SetU32("clip.vision.embedding_length", E);
+    w.SetU32("clip.vision.feed_forward_length", 0);
+    w.SetU32("clip.vision.block_count", 0);
+    w.SetU32("clip.vision.attention.head_count", 0);
+    w.SetF32("clip.vision.attention.layer_norm_epsilon", 1e-6f);
+    w.SetF32Array("clip.vision.image_mean", {0, 0, 0});
+    w.SetF32Array("clip.vision.image_std", {1, 1, 1});
+    TRY(t.Norm("v.patch_norm.1.weight", D));
+    TRY(t.Norm("v.patch_norm.1.bias", D, 0.0f, 0.1f));
+    TRY(t.Weight("v.patch_embd.weight", {D, E}, 1.0f / std::sqrt(float(D))));
+    TRY(t.Norm("v.patch_embd.bias", E, 0.0f, 0.1f));
+    TRY(t.Norm("v.patch_norm.2.weight", E));
+    TRY(t.Norm("v.patch_norm.2.bias", E, 0.0f, 0.1f));
+    {
+      std::vector<float> tab(static_cast<size_t>(E * pos * 2));
+      std::mt19937_64 rng(o.seed + 7);
+      std::normal_distribution<float> d(0.0f, 0.5f);
+      for (float& x : tab) x = d(rng);
+      TRY(t.AddF32("v.position_embd.weight", {E, pos, 2}, tab));
+    }
+    TRY(t.Norm("v.patch_norm.3.weight", E));
+    TRY(t.Norm("v.patch_norm.3.bias", E, 0.0f, 0.1f));
+    TRY(t.Weight("mm.input_projection.weight", {E, T}, 1.0f / std::sqrt(float(E))));
+  } else if (vision == "gemma3") {
+    const int64_t E = real ? 1152 : 64, F = real ? 4304 : 128, L = real ? 27 : 2, H = real ? 16 : 4;
+    const int64_t img = real ? 896 : 112, P = 14, n_pos = (img / P) * (img / P);
+    w.SetString("clip.projector_type", "gemma3");
+    w.SetU32("clip.vision.projection_dim", T);
+    w.SetU32("clip.vision.image_size", img);
+    w.SetU32("clip.vision.patch_size", P);
+    w.SetU32("clip.vision.embedding_length", E);
+    w.SetU32("clip.vision.feed_forward_length", F);
+    w.SetU32("clip.vision.block_count", L);
+    w.SetU32("clip.vision.attention.head_count", H);
+    w.SetF32("clip.vision.attention.layer_norm_epsilon", 1e-6f);
+    w.SetF32Array("clip.vision.image_mean", {0.5f, 0.5f, 0.5f});
+    w.SetF32Array("clip.vision.image_std", {0.5f, 0.5f, 0.5f});
+    w.SetBool("clip.use_gelu", true);
+    // The converter keeps the patch and position embeddings in F32 and the projection in F16.
+    {
+      std::vector<float> k(static_cast<size_t>(P * P * 3 * E));
+      std::mt19937_64 rng(o.seed + 11);
+      std::normal_distribution<float> d(0.0f, 1.0f / std::sqrt(float(P * P * 3)));
+      for (float& x : k) x = d(rng);
+      TRY(t.AddF32("v.patch_embd.weight", {P, P, 3, E}, k));
+      std::vector<float> pe(static_cast<size_t>(E * n_pos));
+      std::normal_distribution<float> dp(0.0f, 0.5f);
+      for (float& x : pe) x = dp(rng);
+      TRY(t.Norm("v.patch_embd.bias", E, 0.0f, 0.1f));
+      TRY(t.AddF32("v.position_embd.weight", {E, n_pos}, pe));
+    }
+    const float in_std = 1.0f / std::sqrt(float(E));
+    for (int64_t il = 0; il < L; ++il) {
+      const std::string b = "v.blk." + std::to_string(il) + ".";
+      TRY(t.Norm(b + "ln1.weight", E));
+      TRY(t.Norm(b + "ln1.bias", E, 0.0f, 0.1f));
+      for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_out"}) {
+        TRY(t.Weight(b + n + ".weight", {E, E}, in_std));
+        TRY(t.Norm(b + n + ".bias", E, 0.0f, 0.1f));
+      }
+      TRY(t.Norm(b + "ln2.weight", E));
+      TRY(t.Norm(b + "ln2.bias", E, 0.0f, 0.1f));
+      TRY(t.Weight(b + "ffn_up.weight", {E, F}, in_std));
+      TRY(t.Norm(b + "ffn_up.bias", F, 0.0f, 0.1f));
+      TRY(t.Weight(b + "ffn_down.weight", {F, E}, 1.0f / std::sqrt(float(F))));
+      TRY(t.Norm(b + "ffn_down.bias", E, 0.0f, 0.1f));
+    }
+    TRY(t.Norm("v.post_ln.weight", E));
+    TRY(t.Norm("v.post_ln.bias", E, 0.0f, 0.1f));
+    TRY(t.Norm("mm.soft_emb_norm.weight", E));  // +1 baked in, as the converter writes it
+    // HF's raw [E, T] parameter: ne = (T, E).
+    TRY(t.Weight("mm.input_projection.weight", {T, E}, in_std));
+  }
+  if (audio == "gemma4ua") {
+    w.SetString("clip.audio.projector_type", "gemma4ua");
+    w.SetU32("clip.audio.projection_dim", T);
+    w.SetU32("clip.audio.embedding_length", 640);
+    w.SetU32("clip.audio.feed_forward_length", 0);
+    w.SetU32("clip.audio.block_count", 0);
+    w.SetU32("clip.audio.attention.head_count", 0);
+    w.SetF32("clip.audio.attention.layer_norm_epsilon", 1e-6f);
+    w.SetU32("clip.audio.num_mel_bins", 640);
+    TRY(t.Weight("mm.a.input_projection.weight", {640, T}, 1.0f / std::sqrt(640.0f)));
+  }
+  return w.WriteFile(path);
+}
+
 }  // namespace hearth::testmodel

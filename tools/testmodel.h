@@ -35,4 +35,23 @@ struct Options {
 
 Status Write(const Options& o, const std::string& path);
 
+// Random-weight multimodal projector files (mmproj, `general.architecture = clip`) in the layout
+// llama.cpp's converter writes (gemma-gguf-spec.md §4.1, §6): names, keys and tensor types of
+// the real files, small dimensions (or the real ones with real_shape). `types` is one projector
+// type or a comma-separated pair as the real files hold them ("gemma4uv,gemma4ua"); the
+// projection width is the text variant's n_embd.
+//   gemma4uv  12B unified vision: 48-pixel patches, LayerNorms, x/y position tables
+//   gemma4ua  12B unified audio: 640-sample frames, one projection
+//   gemma3    SigLIP ViT (tiny: 112-pixel images, 14-pixel patches, 2 layers; real: 896, 27)
+std::vector<std::string> MmprojTypes();
+
+struct MmprojOptions {
+  std::string types = "gemma4uv,gemma4ua";
+  std::string variant = "g4-12b";  // the text model it belongs to
+  uint64_t seed = 1;
+  bool real_shape = false;
+};
+
+Status WriteMmproj(const MmprojOptions& o, const std::string& path);
+
 }  // namespace hearth::testmodel

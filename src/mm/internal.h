@@ -1,0 +1,88 @@
+// Internal to hearth_mm: the hyperparameters and weights of each encoder, the tensor loading
+// helpers and the small ops the encoders share.
+#pragma once
+
+#include <cfloat>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "gguf/file.h"
+#include "kernels/matmul.h"
+
+namespace hearth::mm {
+
+using kernels::Matrix;
+
+// Tensor access that checks presence and shape; errors name the file and the tensor.
+class TensorReader {
+ public:
+  explicit TensorReader(const gguf::File& f) : f_(f) {}
+  bool Has(const std::string& name) const { return f_.FindTensor(name) != nullptr; }
+  // A 2-D weight [rows × cols] (GGUF ne = (cols, rows)); ne[2..3] must be 1.
+  Result<Matrix> Mat(const std::string& name, int64_t cols, int64_t rows) const;
+  // Any tensor of exactly n elements, dequantised to F32.
+  Result<std::vector<float>> Vec(const std::string& name, int64_t n) const;
+  // Same, empty when absent.
+  Result<std::vector<float>> VecOpt(const std::string& name, int64_t n) const;
+  const gguf::TensorInfo* Find(const std::string& name) const { return f_.FindTensor(name); }
+  const std::string& path() const { return f_.path(); }
+
+ private:
+  const gguf::File& f_;
+};
+
+// A weight with optional bias; y = W·x (+ b).
+struct Linear {
+  Matrix w;
+  std::vector<float> b;  // empty: no bias
+  // gemma4v/gemma4a "clippable linear" bounds (±FLT_MAX when absent).
+  float in_min = -FLT_MAX, in_max = FLT_MAX, out_min = -FLT_MAX, out_max = FLT_MAX;
+  bool clamp = false;
+};
+
+struct SiglipLayer {
+  std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
+  Linear q, k, v, o, fc1, fc2;
+};
+
+struct VisionParams {
+  std::string type;  // "gemma4uv", "gemma3"
+  int n_embd = 0, patch = 0, image_size = 0, n_layer = 0, n_head = 0, n_ff = 0, n_merge = 1;
+  float eps = 1e-6f;
+  float mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+  int min_tokens = 0, max_tokens = 0;  // dyn-size defaults
+  bool use_gelu = true;
+
+  // gemma4uv
+  std::vector<float> pn1_w, pn1_b, pn2_w, pn2_b, pn3_w, pn3_b;
+  Linear patch_embd;
+  std::vector<float> pos;  // [2·pos_size × n_embd]: x table then y table
+  int pos_size = 0;
+  Matrix input_proj;  // [n_embd_text × n_embd]
+
+  // gemma3 (SigLIP)
+  std::vector<float> pos_embd;  // [n_patches × n_embd]
+  std::vector<SiglipLayer> layers;
+  std::vector<float> post_ln_w, post_ln_b, soft_emb_norm;
+  std::vector<uint8_t> input_proj_owned;  // the transposed projection (F16 or F32 rows)
+};
+
+struct AudioParams {
+  std::string type;  // "gemma4ua"
+  int n_embd = 0, frame = 0;
+  float eps = 1e-6f;
+  Matrix input_proj;  // [n_embd_text × frame]
+};
+
+// ggml_norm + weight + bias: mean and variance in double, scale 1/sqrtf(var + eps) in F32.
+void LayerNorm(const float* x, const float* w, const float* b, int64_t n, float eps, float* y);
+void LayerNormRows(const float* x, const float* w, const float* b, int64_t rows, int64_t n,
+                   float eps, float* y, ThreadPool& pool);
+// y[n_tok × rows(w)] = x · Wᵀ (+ bias), with the clamps when set.
+void Apply(const Linear& l, const float* x, int64_t n_tok, float* y, ThreadPool& pool,
+           kernels::Workspace& ws);
+
+}  // namespace hearth::mm
