@@ -116,6 +116,9 @@ test('errors surface as the SDK\'s typed errors', async () => {
     ...greedy('x'),
     messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: '%%%not base64', format: 'wav' } }] }],
   }), (e) => e instanceof OpenAI.BadRequestError);
+  // A prompt longer than the context: a 400 naming both numbers, never silent truncation.
+  await assert.rejects(client.chat.completions.create(greedy('word '.repeat(1500))),
+    (e) => e instanceof OpenAI.BadRequestError && /1024/.test(e.message) && /\d{4,} tokens/.test(e.message));
   // A streamed request that fails before its first token is still an HTTP error.
   await assert.rejects(streamText({ ...greedy('x'), top_k: 'many' }),
     (e) => e instanceof OpenAI.BadRequestError);
