@@ -85,8 +85,8 @@ class Loader {
 
   // A linear layer `<stem>.weight` [in -> out] with optional `<stem>.bias`; `clippable` also reads
   // the clamp scalars.
-  Status GetLinear(const std::string& stem, int64_t in, int64_t out, bool required,
-                   bool clippable, bool with_bias, Linear* l) {
+  Status GetLinear(const std::string& stem, int64_t in, int64_t out, bool required, bool clippable,
+                   bool with_bias, Linear* l) {
     TRY(Get(stem + ".weight", {in, out}, required, &l->w));
     if (!l->w.present()) return Status::Ok();
     if (with_bias) TRY(Get(stem + ".bias", {l->w.rows}, false, &l->b));
@@ -205,14 +205,13 @@ Result<std::string> ProjectorType(const GgufFile& f, bool image) {
     return InvalidArgumentError(std::string("this mmproj has no ") + (image ? "vision" : "audio") +
                                 " encoder (" + has + " = false)");
   }
-  for (const std::string key :
-       {image ? "clip.vision.projector_type" : "clip.audio.projector_type",
-        "clip.projector_type"}) {
+  for (const std::string key : {image ? "clip.vision.projector_type" : "clip.audio.projector_type",
+                                "clip.projector_type"}) {
     const GgufValue* v = f.Find(key);
     if (v != nullptr && v->type == kGgufString) return v->str;
   }
-  return NotFoundError(std::string("no projector type key (clip.") +
-                       (image ? "vision" : "audio") + ".projector_type / clip.projector_type)");
+  return NotFoundError(std::string("no projector type key (clip.") + (image ? "vision" : "audio") +
+                       ".projector_type / clip.projector_type)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,9 +251,12 @@ enum class Act { kGeluTanh, kGeluQuick, kSilu };
 
 double Activate(Act a, double z) {
   switch (a) {
-    case Act::kGeluTanh: return GeluTanh(z);
-    case Act::kGeluQuick: return GeluQuick(z);
-    case Act::kSilu: return Silu(z);
+    case Act::kGeluTanh:
+      return GeluTanh(z);
+    case Act::kGeluQuick:
+      return GeluQuick(z);
+    case Act::kSilu:
+      return Silu(z);
   }
   return 0;
 }
@@ -336,7 +338,8 @@ Chunk PreprocessedImageChunk(const Image& img, const std::vector<float>& mean,
   c.width = img.width;
   c.height = img.height;
   c.data.resize(img.rgb.size());
-  for (size_t i = 0; i < img.rgb.size(); ++i) c.data[i] = NormPixel(img.rgb[i], mean[i % 3], std[i % 3]);
+  for (size_t i = 0; i < img.rgb.size(); ++i)
+    c.data[i] = NormPixel(img.rgb[i], mean[i % 3], std[i % 3]);
   return c;
 }
 
@@ -364,8 +367,8 @@ Seq PatchEmbed(const std::vector<double>& planar, int width, int height, const W
           for (int ky = 0; ky < ps; ++ky) {
             for (int kx = 0; kx < ps; ++kx) {
               const double w = kernel.values[((o * 3 + c) * ps + ky) * ps + kx];
-              acc += w * planar[(static_cast<size_t>(c) * height + r * ps + ky) * width +
-                                cc * ps + kx];
+              acc += w *
+                     planar[(static_cast<size_t>(c) * height + r * ps + ky) * width + cc * ps + kx];
             }
           }
         }
@@ -780,7 +783,8 @@ Result<Output> RunGemma4uv(const GgufFile& f, const Image& image, const Options&
   }
   TRY(AddPositionTables(pos, pos_size, cols, rows, x));
   Seq y;
-  for (const Vec& t : x) y.push_back(Apply(proj, Rms(LayerNorm(t, &n3w, &n3b, 1e-5), nullptr, eps)));
+  for (const Vec& t : x)
+    y.push_back(Apply(proj, Rms(LayerNorm(t, &n3w, &n3b, 1e-5), nullptr, eps)));
   out.chunks.push_back(EmbeddingChunk(y, /*causal=*/false));
   return out;
 }
@@ -823,7 +827,7 @@ struct ConformerLayer {
   Linear ffn_up, ffn_down, ffn_up_1, ffn_down_1;
   Weight attn_norm, attn_post_norm, per_dim_scale, per_dim_k_scale;
   Linear q, k, v, o;
-  Weight k_rel;  // plain matmul (no clamp), [n_embd -> n_embd]
+  Weight k_rel;                          // plain matmul (no clamp), [n_embd -> n_embd]
   Weight conv_pre_norm, conv_post_norm;  // GGUF conv_norm / norm_conv (swapped names)
   Linear pw1, pw2;
   Weight dw_w, dw_b;
@@ -935,8 +939,7 @@ Result<Output> RunGemma4a(const GgufFile& f, const std::vector<float>& samples,
     TRY(ld.GetLinear(p + "conv_pw2", d_conv, n_embd, true, true, false, &L.pw2));
     TRY(ld.Get(p + "ffn_norm_1.weight", {n_embd}, true, &L.ffn_norm_1));
     TRY(ld.GetLinear(p + "ffn_up_1", n_embd, kAny, true, true, false, &L.ffn_up_1));
-    TRY(ld.GetLinear(p + "ffn_down_1", L.ffn_up_1.out(), n_embd, true, true, false,
-                     &L.ffn_down_1));
+    TRY(ld.GetLinear(p + "ffn_down_1", L.ffn_up_1.out(), n_embd, true, true, false, &L.ffn_down_1));
     TRY(ld.Get(p + "ffn_post_norm_1.weight", {n_embd}, false, &L.ffn_post_norm_1));
     TRY(ld.Get(p + "ln2.weight", {n_embd}, false, &L.ln2));
   }
@@ -1185,8 +1188,9 @@ Result<Image> ReadPpm(const std::string& path) {
   img.height = static_cast<int>(dims[1]);
   const size_t need = static_cast<size_t>(img.width) * img.height * 3;
   if (bytes.size() - pos < need) {
-    return DataLossError(path + ": PPM pixel data truncated (" + std::to_string(bytes.size() - pos) +
-                         " of " + std::to_string(need) + " bytes)");
+    return DataLossError(path + ": PPM pixel data truncated (" +
+                         std::to_string(bytes.size() - pos) + " of " + std::to_string(need) +
+                         " bytes)");
   }
   img.rgb.assign(bytes.begin() + pos, bytes.begin() + pos + need);
   return img;
@@ -1204,7 +1208,8 @@ Result<std::vector<float>> ReadF32Samples(const std::string& path) {
   std::vector<float> s(bytes.size() / 4);
   for (size_t i = 0; i < s.size(); ++i) {
     uint32_t u = 0;
-    for (int b = 0; b < 4; ++b) u |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[i * 4 + b])) << (8 * b);
+    for (int b = 0; b < 4; ++b)
+      u |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[i * 4 + b])) << (8 * b);
     std::memcpy(&s[i], &u, 4);
     if (!std::isfinite(s[i])) {
       return InvalidArgumentError(path + ": sample " + std::to_string(i) + " is not finite");
@@ -1243,8 +1248,8 @@ Image ResizeBilinear(const Image& src, int width, int height) {
 }
 
 Image ResizeWithPad(const Image& src, int width, int height) {
-  const float scale = std::min(static_cast<float>(width) / src.width,
-                               static_cast<float>(height) / src.height);
+  const float scale =
+      std::min(static_cast<float>(width) / src.width, static_cast<float>(height) / src.height);
   const int nw = std::min(static_cast<int>(std::ceil(src.width * scale)), width);
   const int nh = std::min(static_cast<int>(std::ceil(src.height * scale)), height);
   const Image resized = ResizeBilinear(src, nw, nh);
@@ -1383,8 +1388,8 @@ std::string ToJson(const Output& out) {
     } else if (out.is_image) {
       s += "{\"width\": " + std::to_string(c.width) + ", \"height\": " + std::to_string(c.height);
     } else {
-      s += "{\"n_mel\": " + std::to_string(c.n_mel) + ", \"n_frames\": " +
-           std::to_string(c.n_frames);
+      s += "{\"n_mel\": " + std::to_string(c.n_mel) +
+           ", \"n_frames\": " + std::to_string(c.n_frames);
     }
     s += ", \"data\": [";
     for (size_t j = 0; j < c.data.size(); ++j) {

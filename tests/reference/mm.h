@@ -23,7 +23,9 @@ struct Image {
   int width = 0;
   int height = 0;
   std::vector<uint8_t> rgb;
-  uint8_t at(int x, int y, int c) const { return rgb[(static_cast<size_t>(y) * width + x) * 3 + c]; }
+  uint8_t at(int x, int y, int c) const {
+    return rgb[(static_cast<size_t>(y) * width + x) * 3 + c];
+  }
 };
 
 // Binary PPM (P6, maxval 255) → Image.
@@ -51,9 +53,9 @@ std::vector<std::vector<double>> MelFilterbank(int n_mel);
 // --- the whole pipeline ---
 
 struct Options {
-  int min_tokens = 0;           // gemma4v/gemma4uv image token budget; 0 = default (40)
-  int max_tokens = 0;           // 0 = default (280)
-  bool preprocess_only = false; // --stage preprocess
+  int min_tokens = 0;            // gemma4v/gemma4uv image token budget; 0 = default (40)
+  int max_tokens = 0;            // 0 = default (280)
+  bool preprocess_only = false;  // --stage preprocess
 };
 
 // One chunk of the output: embeddings (stage "embeddings") or the preprocessed input.

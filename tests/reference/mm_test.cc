@@ -1,6 +1,9 @@
 // hearth-mm-reference (mm.h): the real golden mmproj (gemma4uv + gemma4ua, written independently
 // of this project), hand-computed preprocessing values, and synthetic gemma3 / gemma4v / gemma4a
 // files written here whose outputs are known in closed form.
+#include "reference/mm.h"
+
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,15 +13,12 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "reference/dequant.h"
 #include "reference/gguf_reader.h"
-#include "reference/mm.h"
 
 namespace hearth::reference::mm {
 namespace {
@@ -77,8 +77,8 @@ Image Uniform(int w, int h, uint8_t v) {
 std::string GoldenImagePpm() {
   static const std::string path = [] {
     const std::string p = TempPath("image-300x200.ppm");
-    const std::string cmd = "convert '" + kGoldenDir + "image-300x200.png' -depth 8 'ppm:" + p +
-                            "' >/dev/null 2>&1";
+    const std::string cmd =
+        "convert '" + kGoldenDir + "image-300x200.png' -depth 8 'ppm:" + p + "' >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) return std::string();
     auto img = ReadPpm(p);
     if (!img.ok() || img->width != 300 || img->height != 200) return std::string();
@@ -91,7 +91,9 @@ std::string GoldenImagePpm() {
 std::vector<float> GoldenTone() {
   std::ifstream in(kGoldenDir + "tone-440hz-1s.wav", std::ios::binary);
   const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto u16 = [&](size_t o) { return static_cast<uint16_t>(uint8_t(b[o]) | uint8_t(b[o + 1]) << 8); };
+  auto u16 = [&](size_t o) {
+    return static_cast<uint16_t>(uint8_t(b[o]) | uint8_t(b[o + 1]) << 8);
+  };
   auto u32 = [&](size_t o) { return static_cast<uint32_t>(u16(o) | uint32_t(u16(o + 2)) << 16); };
   EXPECT_EQ(b.substr(0, 4), "RIFF");
   EXPECT_EQ(b.substr(8, 4), "WAVE");
@@ -272,7 +274,8 @@ TEST(MmPreprocess, LetterboxIsCentredOnBlack) {
   // 4×2 white into 8×8: scale min(2, 4) = 2 → 8×4, offset y = (8 − 4)/2 = 2.
   const Image out = ResizeWithPad(Uniform(4, 2, 255), 8, 8);
   for (int y = 0; y < 8; ++y) {
-    for (int x = 0; x < 8; ++x) EXPECT_EQ(out.at(x, y, 0), (y >= 2 && y < 6) ? 255 : 0) << x << "," << y;
+    for (int x = 0; x < 8; ++x)
+      EXPECT_EQ(out.at(x, y, 0), (y >= 2 && y < 6) ? 255 : 0) << x << "," << y;
   }
 }
 
@@ -368,7 +371,7 @@ TEST(MmGolden, ImagePreprocessingKnownPixels) {
   // scale = min(384/300, 288/200) = 1.28 → 384×256 placed at y offset (288 − 256)/2 = 16; the
   // mmproj has mean 0, std 1, so values are u8/255.
   for (int ch = 0; ch < 3; ++ch) {
-    EXPECT_EQ(px(10, 0, ch), 0.0);     // padding rows are black
+    EXPECT_EQ(px(10, 0, ch), 0.0);  // padding rows are black
     EXPECT_EQ(px(10, 287, ch), 0.0);
     // Corners map exactly onto the source corners (align corners).
     EXPECT_FLOAT_EQ(px(0, 16, ch), src.at(0, 0, ch) / 255.0f);
@@ -411,8 +414,8 @@ TEST(MmGolden, AudioTokensShapeAndFrames) {
 
   // 1000 samples: two frames, the second zero-padded.
   WriteF32(f32, std::vector<float>(tone.begin(), tone.begin() + 1000));
-  const json two = Parse(RunMm("--mmproj " + kMmproj + " --audio " + f32 +
-                                " --stage preprocess"))["chunks"][0];
+  const json two =
+      Parse(RunMm("--mmproj " + kMmproj + " --audio " + f32 + " --stage preprocess"))["chunks"][0];
   EXPECT_EQ(two["n_frames"], 2);
   EXPECT_EQ(Data(two)[1279], 0.0);
   EXPECT_FLOAT_EQ(Data(two)[999], tone[999]);
@@ -428,8 +431,10 @@ TEST(MmGolden, UnifiedAudioTokenIsTheProjectedRmsNormOfItsFrame) {
   const std::string a = TempPath("a.f32"), b = TempPath("b.f32");
   WriteF32(a, tone);
   WriteF32(b, loud);
-  const std::vector<double> da = Data(Parse(RunMm("--mmproj " + kMmproj + " --audio " + a))["chunks"][0]);
-  const std::vector<double> db = Data(Parse(RunMm("--mmproj " + kMmproj + " --audio " + b))["chunks"][0]);
+  const std::vector<double> da =
+      Data(Parse(RunMm("--mmproj " + kMmproj + " --audio " + a))["chunks"][0]);
+  const std::vector<double> db =
+      Data(Parse(RunMm("--mmproj " + kMmproj + " --audio " + b))["chunks"][0]);
   ASSERT_EQ(da.size(), db.size());
   for (size_t i = 0; i < da.size(); ++i) EXPECT_NEAR(da[i], db[i], 1e-4);
   std::remove(a.c_str());
@@ -517,11 +522,12 @@ TEST(MmGemma3, PooledTokensAndTransposedProjection) {
     }
   }
   // Preprocessing: 50×30 letterboxed into 28×28 (scale 0.56 → 28×17, y offset 5), mean/std 0.5.
-  const json p = Parse(RunMm("--mmproj " + g + " --image " + img + " --stage preprocess"))["chunks"][0];
+  const json p =
+      Parse(RunMm("--mmproj " + g + " --image " + img + " --stage preprocess"))["chunks"][0];
   EXPECT_EQ(p["width"], 28);
   EXPECT_EQ(p["height"], 28);
   const std::vector<double> pd = Data(p);
-  EXPECT_FLOAT_EQ(pd[(0 * 28 + 3) * 3], -1.0f);               // black padding → −1
+  EXPECT_FLOAT_EQ(pd[(0 * 28 + 3) * 3], -1.0f);  // black padding → −1
   EXPECT_FLOAT_EQ(pd[(5 * 28 + 3) * 3], (77 / 255.0f - 0.5f) / 0.5f);
   EXPECT_FLOAT_EQ(pd[(21 * 28 + 3) * 3], (77 / 255.0f - 0.5f) / 0.5f);
   EXPECT_FLOAT_EQ(pd[(22 * 28 + 3) * 3], -1.0f);
@@ -551,8 +557,8 @@ TEST(MmGemma3, ZeroProjectionGivesZeros) {
 struct G4vSpec {
   bool random_layers = false;  // else zero layers (the residual stream is untouched)
   bool with_std = true;
-  bool patch_channel0 = false; // kernel: output 0 = sum of the R channel; else zero
-  float out_max = 0;           // > 0: mm.input_projection.output_max
+  bool patch_channel0 = false;  // kernel: output 0 = sum of the R channel; else zero
+  float out_max = 0;            // > 0: mm.input_projection.output_max
 };
 
 // patch 4, pool 3 (align 12), n_embd 8, 2 heads (head dim 4), n_ff 12, text 6, pos table 24.
@@ -606,8 +612,8 @@ void WriteGemma4v(const std::string& path, const G4vSpec& s) {
     w.Tensor(b + "out_scale.weight", {1}, Fill(1, 1.0f));
   }
   if (s.with_std) {
-    // (x − b)·s with b = 3·sqrt(8)·u: token row 0 averages rows 0..2 → 2·sqrt(8)·u − b = −sqrt(8)·u,
-    // token row 1 → +2·sqrt(8)·u; without the sqrt(n_embd) both would be negative.
+    // (x − b)·s with b = 3·sqrt(8)·u: token row 0 averages rows 0..2 → 2·sqrt(8)·u − b =
+    // −sqrt(8)·u, token row 1 → +2·sqrt(8)·u; without the sqrt(n_embd) both would be negative.
     std::vector<float> bias(8);
     for (int e = 0; e < 8; ++e) bias[e] = 3.0f * std::sqrt(8.0f) * (e % 2 ? -1.0f : 1.0f);
     w.Tensor("v.std_bias", {8}, bias);
@@ -714,8 +720,8 @@ void WriteGemma4a(const std::string& path, bool zero_projection) {
   w.Tensor("a.conv1d.1.norm.weight", {3}, Fill(3, 1.0f));
   w.Tensor("a.input_projection.weight", {12, 8}, Noise(96, 0.5f, 4));
   const std::string b = "a.blk.0.";
-  for (const char* n : {"ffn_norm", "ffn_post_norm", "attn_pre_norm", "attn_post_norm",
-                        "conv_norm", "ffn_norm_1", "ffn_post_norm_1", "ln2"}) {
+  for (const char* n : {"ffn_norm", "ffn_post_norm", "attn_pre_norm", "attn_post_norm", "conv_norm",
+                        "ffn_norm_1", "ffn_post_norm_1", "ln2"}) {
     w.Tensor(b + n + ".weight", {8}, Fill(8, 1.0f));
   }
   w.Tensor(b + "norm_conv.weight", {8}, Fill(8, 1.0f));
@@ -772,7 +778,8 @@ TEST(MmGemma4a, TokenCountsChunksAndCausality) {
   // changing the samples from 0.8 s on (12800) leaves tokens 0..19 bit-identical.
   for (size_t i = 12800; i < s.size(); ++i) s[i] = -s[i] * 0.5f;
   WriteF32(a, s);
-  const std::vector<double> changed = Data(Parse(RunMm("--mmproj " + g + " --audio " + a))["chunks"][0]);
+  const std::vector<double> changed =
+      Data(Parse(RunMm("--mmproj " + g + " --audio " + a))["chunks"][0]);
   ASSERT_EQ(changed.size(), base.size());
   for (size_t i = 0; i < 20u * 6u; ++i) EXPECT_EQ(changed[i], base[i]) << i;
   bool later_differs = false;
@@ -798,7 +805,8 @@ TEST(MmGemma4a, PreprocessIsTheLogMelAndZeroProjectionGivesZeros) {
   WriteGemma4a(g, true);
   const std::vector<float> s = Chirp(4000);
   WriteF32(a, s);
-  const json p = Parse(RunMm("--mmproj " + g + " --audio " + a + " --stage preprocess"))["chunks"][0];
+  const json p =
+      Parse(RunMm("--mmproj " + g + " --audio " + a + " --stage preprocess"))["chunks"][0];
   EXPECT_EQ(p["n_mel"], 16);
   EXPECT_EQ(p["n_frames"], 24);  // (4000 − 161)/160 + 1
   const auto mel = LogMel(s.data(), s.size(), 16);
@@ -819,9 +827,7 @@ TEST(MmGemma4a, PreprocessIsTheLogMelAndZeroProjectionGivesZeros) {
 
 TEST(MmCli, BadInputExitsWithTwo) {
   const std::string bad = TempPath("bad.ppm"), a = TempPath("cli.f32");
-  {
-    std::ofstream(bad, std::ios::binary) << "P6\n10 10\n255\n" << std::string(20, 'x');
-  }
+  { std::ofstream(bad, std::ios::binary) << "P6\n10 10\n255\n" << std::string(20, 'x'); }
   WriteF32(a, std::vector<float>(700, 0.1f));
   const std::string m = " --mmproj " + kMmproj;
   for (const std::string& args :
