@@ -233,9 +233,12 @@ struct Server::Impl {
   Status Explain(const Status& s, const Flight& f) const {
     if (s.ok()) return s;
     switch (f.why()) {
-      case CancelReason::kTimeout:
+      case CancelReason::kTimeout: {
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%g", options.request_timeout_s);
         return DeadlineExceededError("the request took longer than the server's limit of " +
-                                     std::to_string(options.request_timeout_s) + " s (--timeout)");
+                                     std::string(limit) + " s (--timeout)");
+      }
       case CancelReason::kShutdown:
         return UnavailableError("the server is shutting down; the request was cancelled");
       default: return s;

@@ -354,6 +354,7 @@ TEST_F(ServerTest, TimeoutIs504) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 504);
   EXPECT_EQ(json::parse(r->body)["error"]["type"], "timeout_error");
+  EXPECT_NE(r->body.find("limit of 0.3 s"), std::string::npos) << r->body;
 }
 
 bool MetricLineOk(const std::string& line) {
