@@ -6,6 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startServer, eventually, metric, testModel, HEARTH_BIN } from './server_harness.mjs';
 
 let server;
@@ -215,4 +218,38 @@ test('bad command lines fail with a clear message', async () => {
   r = await run(['-m', testModel(), '--port', port]);
   assert.notEqual(r.code, 0);
   assert.match(r.text, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
+});
+
+test('with --policy the router answers with x_route and keeps sensitive requests local', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-policy-'));
+  const policy = path.join(dir, 'policy.toml');
+  // A cloud backend that --offline never creates: everything must run here.
+  fs.writeFileSync(policy, `[[backend]]
+name = "cloud-main"
+tier = "cloud"
+kind = "openai"
+url = "https://api.openai.com/v1"
+model = "gpt-4o"
+
+[defaults]
+action = "escalate"
+tier = "cloud"
+on_cloud_unavailable = "local"
+`);
+  const routed = await startServer(['--policy', policy, '--offline', '--ledger', path.join(dir, 'ledger.sqlite')]);
+  try {
+    const c = new OpenAI({ baseURL: `${routed.url}/v1`, apiKey: 'unused', maxRetries: 0,
+      defaultHeaders: { 'X-Hearth-Sensitivity': 'confidential' } });
+    const r = await c.chat.completions.create({ ...greedy('my card is 4111 1111 1111 1111', 3), model: 'auto' });
+    assert.equal(r.x_route.tier, 'device');
+    assert.equal(r.x_route.backend, 'local');
+    const stream = await c.chat.completions.create({ ...greedy('hello', 3), model: 'auto', stream: true });
+    let first = null;
+    for await (const chunk of stream) first ??= chunk;
+    assert.equal(first.x_route.tier, 'device');
+    const metrics = await (await fetch(`${routed.url}/metrics`)).text();
+    assert.match(metrics, /hearth_router_requests_total\{tier="device",backend="local"\} 2/);
+  } finally {
+    assert.equal((await routed.stop()).code, 0);
+  }
 });
