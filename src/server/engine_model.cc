@@ -17,6 +17,7 @@
 #include "gguf/file.h"
 #include "ledger/audit.h"
 #include "server/reasoning.h"
+#include "server/tool_calls.h"
 
 namespace hearth::server {
 
@@ -112,6 +113,23 @@ const char* FinishName(engine::FinishReason r) {
   return "stop";
 }
 
+// Raw "call:NAME{...}" bodies -> OpenAI tool_calls; a body that does not parse goes back into the
+// answer text (nothing is dropped). Returns the calls; appends unparsed ones to `content`.
+json ToolCallsJson(const std::vector<std::string>& raw, bool parallel, std::string& content) {
+  json calls = json::array();
+  for (const std::string& body : raw) {
+    Result<ParsedToolCall> c = ParseToolCall(body);
+    if (!c.ok() || (!parallel && !calls.empty())) {
+      content += "<|tool_call>" + body + "<tool_call|>";
+      continue;
+    }
+    calls.push_back({{"id", "call_" + RandomHex(24)},
+                     {"type", "function"},
+                     {"function", {{"name", c->name}, {"arguments", c->arguments.dump()}}}});
+  }
+  return calls;
+}
+
 }  // namespace
 
 struct EngineModel::Request {
@@ -124,6 +142,8 @@ struct EngineModel::Request {
   bool echo = false;       // text: prepend the prompt
   bool chat = true;
   std::string prompt_text;  // text: for echo
+  bool tools = false;        // chat: tools were declared; calls in the output become tool_calls
+  bool parallel_tool_calls = true;
 };
 
 EngineModel::~EngineModel() = default;
@@ -284,7 +304,8 @@ Status EngineModel::ParseCommon(const json& body, bool chat, Request& r) const {
   return Status::Ok();
 }
 
-Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool thinking) const {
+Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool thinking,
+                                                     const std::string& tools_json) const {
   if (!has_template_)
     return FailedPreconditionError("model '" + name_ +
                                    "' has no chat template it can use; use /v1/completions");
@@ -297,26 +318,68 @@ Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool 
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (!m.is_object()) return FieldError(where, "must be an object");
     for (const auto& [k, v] : m.items()) {
-      if (k != "role" && k != "content")
-        return FieldError(where + "." + k,
-                          k == "tool_calls" || k == "tool_call_id" || k == "name"
-                              ? "is not supported (this server does not take tools)"
-                              : "is not a message field");
+      if (k != "role" && k != "content" && k != "tool_calls" && k != "tool_call_id" && k != "name")
+        return FieldError(where + "." + k, "is not a message field");
     }
     if (!m.contains("role") || !m["role"].is_string())
       return FieldError(where + ".role", "must be a string");
     const std::string role = m["role"].get<std::string>();
-    if (role != "system" && role != "developer" && role != "user" && role != "assistant")
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" &&
+        role != "tool")
       return FieldError(where + ".role",
-                        "'" + role + "' is not one of system, developer, user, assistant");
+                        "'" + role + "' is not one of system, developer, user, assistant, tool");
+    if (m.contains("tool_calls") && role != "assistant")
+      return FieldError(where + ".tool_calls", "only assistant messages carry tool calls");
+    if ((m.contains("tool_call_id") || m.contains("name")) && role != "tool")
+      return FieldError(where + (m.contains("name") ? ".name" : ".tool_call_id"),
+                        "is only taken on tool messages (names of other roles are not rendered)");
     chat::Message msg;
     msg.role = role == "developer" ? "system" : role;
+    if (role == "tool") {
+      if (m.contains("tool_call_id")) {
+        if (!m["tool_call_id"].is_string())
+          return FieldError(where + ".tool_call_id", "must be a string");
+        msg.tool_call_id = m["tool_call_id"].get<std::string>();
+      }
+      if (m.contains("name")) {
+        if (!m["name"].is_string()) return FieldError(where + ".name", "must be a string");
+        msg.tool_name = m["name"].get<std::string>();
+      }
+    }
+    if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+      const json& tcs = m["tool_calls"];
+      if (!tcs.is_array()) return FieldError(where + ".tool_calls", "must be an array");
+      for (size_t t = 0; t < tcs.size(); ++t) {
+        const json& tc = tcs[t];
+        const std::string tw = where + ".tool_calls[" + std::to_string(t) + "]";
+        if (!tc.is_object() || !tc.contains("function") || !tc["function"].is_object())
+          return FieldError(tw, "must be an object with a 'function'");
+        const json& fn = tc["function"];
+        if (!fn.contains("name") || !fn["name"].is_string())
+          return FieldError(tw + ".function.name", "must be a string");
+        chat::ToolCall call;
+        call.name = fn["name"].get<std::string>();
+        if (fn.contains("arguments")) {
+          if (!fn["arguments"].is_string())
+            return FieldError(tw + ".function.arguments", "must be a string (JSON text)");
+          call.arguments_json = fn["arguments"].get<std::string>();
+        } else {
+          call.arguments_json = "{}";
+        }
+        if (tc.contains("id")) {
+          if (!tc["id"].is_string()) return FieldError(tw + ".id", "must be a string");
+          call.id = tc["id"].get<std::string>();
+        }
+        msg.tool_calls.push_back(std::move(call));
+      }
+    }
     const json c = m.contains("content") ? m["content"] : json();
     if (c.is_string()) {
       msg.content_form = chat::ContentForm::kString;
       msg.text = c.get<std::string>();
     } else if (c.is_null()) {
-      if (role != "assistant") return FieldError(where + ".content", "is required");
+      if (role != "assistant" || (!m.contains("tool_calls") && !m.contains("content")))
+        return FieldError(where + ".content", "is required");
       msg.content_form = chat::ContentForm::kNull;
     } else if (c.is_array()) {
       // Text parts are joined: the Gemma 4 template renders a string and text-only parts alike
@@ -352,6 +415,7 @@ Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool 
   }
   chat::Options copt;
   copt.enable_thinking = thinking;
+  copt.tools_json = tools_json;
   Result<std::string> text = chat::Render(family, msgs, copt);
   if (!text.ok()) return FieldError("messages", text.status().message());
   const tokenizer::Tokenizer& tok = *lm_.tokenizer;
@@ -371,7 +435,8 @@ const std::set<std::string>& ChatFields() {
       "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
       "temperature", "top_p", "top_k", "min_p", "stop", "seed", "n", "logprobs", "top_logprobs",
       "presence_penalty", "frequency_penalty", "repeat_penalty", "repeat_last_n", "user",
-      "logit_bias", "response_format", "chat_template_kwargs", "ignore_eos"};
+      "logit_bias", "response_format", "chat_template_kwargs", "ignore_eos", "tools",
+      "tool_choice", "parallel_tool_calls"};
   return f;
 }
 
@@ -435,8 +500,45 @@ Result<EngineModel::Request> EngineModel::ParseChat(const json& body) const {
       thinking = v.get<bool>();
     }
   }
+  std::string tools_json;
+  if (body.contains("tools") && !body["tools"].is_null()) {
+    const json& tools = body["tools"];
+    if (!tools.is_array()) return FieldError("tools", "must be an array");
+    for (size_t i = 0; i < tools.size(); ++i) {
+      const json& t = tools[i];
+      const std::string w = "tools[" + std::to_string(i) + "]";
+      if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") ||
+          !t["function"].is_object())
+        return FieldError(w, "must be {\"type\": \"function\", \"function\": {...}}");
+      if (!t["function"].contains("name") || !t["function"]["name"].is_string())
+        return FieldError(w + ".function.name", "must be a string");
+    }
+    if (!tools.empty()) {
+      if (!has_template_ || static_cast<chat::Family>(chat_family_) == chat::Family::kGemma3)
+        return FieldError("tools", "model '" + name_ +
+                                       "' has no tool-call format in its chat template (Gemma 3)");
+      tools_json = tools.dump();
+      r.tools = true;
+    }
+  }
+  if (body.contains("parallel_tool_calls") && !body["parallel_tool_calls"].is_null()) {
+    ASSIGN_OR_RETURN(r.parallel_tool_calls, GetBool(body, "parallel_tool_calls"));
+  }
+  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
+    const json& tc = body["tool_choice"];
+    if (tc == "none") {
+      // Declared but not to be called: the call marker can never be sampled.
+      const int32_t marker = lm_.tokenizer->Find("<|tool_call>");
+      if (marker >= 0)
+        r.gen.sampling.logit_bias.push_back({marker, -std::numeric_limits<float>::infinity()});
+      r.tools = false;
+    } else if (tc != "auto") {
+      return FieldError("tool_choice", "only \"auto\" and \"none\" are supported by the local "
+                                       "engine (it cannot force a call)");
+    }
+  }
   if (!body.contains("messages")) return FieldError("messages", "is required");
-  ASSIGN_OR_RETURN(r.prompt, ChatPrompt(body["messages"], thinking));
+  ASSIGN_OR_RETURN(r.prompt, ChatPrompt(body["messages"], thinking, tools_json));
   return r;
 }
 
@@ -591,6 +693,8 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
   const bool split = r.chat && has_template_ &&
                      static_cast<chat::Family>(chat_family_) != chat::Family::kGemma3;
   std::vector<ReasoningSplitter> splitters(r.n);
+  std::vector<ToolCallFilter> tool_filters(r.n);
+  std::vector<json> stream_calls(r.n, json::array());  // tool calls sent per choice
   std::vector<std::vector<engine::GeneratedToken>> unsent(r.n);  // logprobs not yet in a chunk
   auto chat_delta = [&](int choice, const ReasoningSplitter::Piece& piece,
                         std::vector<engine::GeneratedToken>&& toks) -> std::optional<json> {
@@ -660,6 +764,7 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
           ReasoningSplitter::Piece piece;
           if (split) piece = splitters[e.choice].Push(e.text);
           else piece.content = e.text;
+          if (r.tools) piece.content = tool_filters[e.choice].Push(piece.content);
           std::optional<json> chunk = chat_delta(e.choice, piece, std::move(e.tokens));
           if (chunk) send(std::move(*chunk));
         } else {
@@ -715,7 +820,20 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
         if (!(a.reasoning + b.reasoning).empty())
           message["reasoning_content"] = a.reasoning + b.reasoning;
       }
-      choice = {{"index", i}, {"message", message}, {"finish_reason", FinishName(jr.gen.finish)}};
+      std::string finish = FinishName(jr.gen.finish);
+      if (r.tools) {
+        ToolCallFilter filter;
+        std::string content = filter.Push(message["content"].get<std::string>());
+        ToolCallFilter::Result tc = filter.Finish();
+        content += tc.rest;
+        json calls = ToolCallsJson(tc.calls, r.parallel_tool_calls, content);
+        if (!calls.empty()) {
+          message["tool_calls"] = calls;
+          finish = "tool_calls";
+        }
+        message["content"] = content.empty() && !calls.empty() ? json(nullptr) : json(content);
+      }
+      choice = {{"index", i}, {"message", message}, {"finish_reason", finish}};
       if (r.logprobs) {
         json content = json::array();
         for (const auto& g : toks) content.push_back(token_logprob(g));
@@ -754,16 +872,41 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
     // The finish chunk of each choice, then (when asked) the usage chunk; x_timings on the last.
     for (int i = 0; i < r.n; ++i) {
       json chunk;
-      if (r.chat && split) {
-        std::optional<json> rest = chat_delta(i, splitters[i].Flush(), {});
+      if (r.chat && (split || r.tools)) {
+        ReasoningSplitter::Piece last;
+        if (split) last = splitters[i].Flush();
+        if (r.tools) {
+          last.content = tool_filters[i].Push(last.content);
+          ToolCallFilter::Result tc = tool_filters[i].Finish();
+          last.content += tc.rest;
+          stream_calls[i] = ToolCallsJson(tc.calls, r.parallel_tool_calls, last.content);
+        }
+        std::optional<json> rest = chat_delta(i, last, {});
         if (rest && !(*stream)(*rest)) return CancelledError("the client went away");
+        if (!stream_calls[i].empty()) {
+          json deltas = json::array();
+          for (size_t k = 0; k < stream_calls[i].size(); ++k) {
+            json c = stream_calls[i][k];
+            c["index"] = k;
+            deltas.push_back(std::move(c));
+          }
+          json chunk_calls = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
+                              {"model", name_}, {"system_fingerprint", "hearth"},
+                              {"choices", json::array({{{"index", i},
+                                                        {"delta", {{"tool_calls", deltas}}},
+                                                        {"logprobs", nullptr},
+                                                        {"finish_reason", nullptr}}})}};
+          if (!(*stream)(chunk_calls)) return CancelledError("the client went away");
+        }
       }
       if (r.chat) {
         chunk = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created},
                  {"model", name_}, {"system_fingerprint", "hearth"},
                  {"choices", json::array({{{"index", i}, {"delta", json::object()},
                                            {"logprobs", nullptr},
-                                           {"finish_reason", FinishName(results[i].gen.finish)}}})}};
+                                           {"finish_reason", stream_calls[i].empty()
+                                                                 ? FinishName(results[i].gen.finish)
+                                                                 : "tool_calls"}}})}};
       } else {
         chunk = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", name_},
                  {"choices", json::array({{{"index", i}, {"text", ""}, {"logprobs", nullptr},

@@ -56,7 +56,8 @@ class EngineModel : public LocalModel {
   Result<Request> ParseChat(const nlohmann::json& body) const;
   Result<Request> ParseText(const nlohmann::json& body) const;
   Status ParseCommon(const nlohmann::json& body, bool chat, Request& r) const;
-  Result<std::vector<int32_t>> ChatPrompt(const nlohmann::json& messages, bool thinking) const;
+  Result<std::vector<int32_t>> ChatPrompt(const nlohmann::json& messages, bool thinking,
+                                          const std::string& tools_json = "") const;
   Result<backends::ChatResult> Run(Request& r, const backends::ChatRequest& request,
                                    const backends::ChunkCallback* stream);
 

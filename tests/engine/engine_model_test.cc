@@ -18,6 +18,7 @@
 #include "engine/session.h"
 #include "server/model_manager.h"
 #include "server/reasoning.h"
+#include "server/tool_calls.h"
 #include "engine/json_prefix.h"
 #include "tools/testmodel.h"
 
@@ -221,7 +222,9 @@ TEST(EngineModel, BadFieldsAreNamed) {
       {"stop", json::array({""}), "stop"},
       {"seed", "x", "seed"},
       {"logit_bias", {{"99999999", 1}}, "logit_bias"},
-      {"tools", json::array(), "tools"},
+      {"tools", json::array({{{"type", "function"}}}), "tools[0]"},
+      {"tools", "none", "tools"},
+      {"tool_choice", "required", "tool_choice"},
       {"response_format", {{"type", "json_schema"}}, "response_format"},
       {"response_format", {{"type", "yaml"}}, "response_format"},
       {"frobnicate", true, "frobnicate"},
@@ -439,6 +442,94 @@ TEST(EngineModel, JsonObjectModeGivesJson) {
     }
   }
   EXPECT_GT(complete, 0);
+}
+
+}  // namespace
+}  // namespace hearth::server
+
+namespace hearth::server {
+namespace {
+
+TEST(ToolCalls, ParsesGemma4CallSyntax) {
+  auto c = ParseToolCall(
+      "call:get_weather{city:<|\"|>Paris, FR<|\"|>,days:3,metric:true,opts:{depth:-1.5,"
+      "<|\"|>quoted key<|\"|>:null},tags:[<|\"|>a<|\"|>,2,[]]}");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->name, "get_weather");
+  EXPECT_EQ(c->arguments, json::parse(R"({"city":"Paris, FR","days":3,"metric":true,
+      "opts":{"depth":-1.5,"quoted key":null},"tags":["a",2,[]]})"));
+  EXPECT_TRUE(ParseToolCall("call:f{}").ok());
+  for (const char* bad : {"f{}", "call:{}", "call:f{a}", "call:f{a:<|\"|>x}", "call:f{a:1",
+                          "call:f{a:zz}", "call:f{a:1}junk"}) {
+    auto r = ParseToolCall(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
+TEST(ToolCalls, FilterHoldsCallsBackAndKeepsTheRest) {
+  const std::string text =
+      "Let me check.<|tool_call>call:a{x:1}<tool_call|><|tool_call>call:b{}<tool_call|>";
+  for (size_t cut = 0; cut <= text.size(); ++cut) {
+    ToolCallFilter f;
+    std::string shown = f.Push(text.substr(0, cut));
+    shown += f.Push(text.substr(cut));
+    auto r = f.Finish();
+    EXPECT_EQ(shown + r.rest, "Let me check.") << cut;
+    ASSERT_EQ(r.calls.size(), 2u) << cut;
+    EXPECT_EQ(r.calls[0], "call:a{x:1}");
+    EXPECT_EQ(r.calls[1], "call:b{}");
+  }
+  ToolCallFilter plain;
+  EXPECT_EQ(plain.Push("no calls <|tool"), "no calls ");
+  EXPECT_EQ(plain.Finish().rest, "<|tool");
+}
+
+// Tools reach the prompt through the template, tool messages render, and a model that writes a
+// call (forced here with a logit bias on the call marker) answers with tool_calls.
+TEST(EngineModel, ToolsInAndToolCallsOut) {
+  json body = Hello();
+  body["tools"] = json::array({{{"type", "function"},
+                                {"function", {{"name", "lookup"},
+                                              {"description", "Look a word up"},
+                                              {"parameters", {{"type", "object"},
+                                                              {"properties", {{"word", {{"type", "string"}}}}}}}}}}});
+  auto plain = Chat(Hello());
+  auto with_tools = Chat(body);
+  ASSERT_TRUE(with_tools.ok()) << with_tools.status().ToString();
+  EXPECT_GT(with_tools->usage.prompt_tokens, plain->usage.prompt_tokens);  // declarations rendered
+
+  // A conversation with an earlier call and its result.
+  json convo = body;
+  convo["messages"] = json::array(
+      {{{"role", "user"}, {"content", "define cat"}},
+       {{"role", "assistant"}, {"content", nullptr},
+        {"tool_calls", json::array({{{"id", "call_1"}, {"type", "function"},
+                                     {"function", {{"name", "lookup"},
+                                                   {"arguments", "{\"word\":\"cat\"}"}}}}})}},
+       {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "a small feline"}}});
+  auto r = Chat(convo);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  // Force the call marker first: whatever follows, the answer is either parsed calls or text.
+  const int32_t marker = Loaded()->loaded().tokenizer->Find("<|tool_call>");
+  ASSERT_GE(marker, 0);
+  json forced = body;
+  forced["logit_bias"] = {{std::to_string(marker), 100}};
+  forced["max_tokens"] = 3;
+  auto f = Chat(forced);
+  ASSERT_TRUE(f.ok());
+  const json& msg = f->response["choices"][0]["message"];
+  // The random model never closes a call in 3 tokens: the unparsable call comes back as text.
+  ASSERT_TRUE(msg["content"].is_string());
+  EXPECT_NE(msg["content"].get<std::string>().find("<|tool_call>"), std::string::npos);
+
+  json none = body;
+  none["tool_choice"] = "none";
+  none["logit_bias"] = {{std::to_string(marker), 100}};
+  auto n = Chat(none);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->response["choices"][0]["message"]["content"].get<std::string>().find("<|tool_call>"),
+            std::string::npos);
 }
 
 }  // namespace
