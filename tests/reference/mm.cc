@@ -19,6 +19,18 @@ namespace {
 
 constexpr int64_t kAny = -1;
 
+// The numerics mode of the current run (Options::numerics). A CLI tool runs one projector at a
+// time, so a file-level setting keeps every helper's signature plain; NumericsScope sets it.
+Numerics g_numerics = Numerics::kExact;
+
+struct NumericsScope {
+  explicit NumericsScope(Numerics m) : saved(g_numerics) { g_numerics = m; }
+  ~NumericsScope() { g_numerics = saved; }
+  Numerics saved;
+};
+
+bool LlamaCpp() { return g_numerics == Numerics::kLlamaCpp; }
+
 std::string ShapeString(const std::vector<int64_t>& ne) {
   std::string s = "(";
   for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
@@ -40,19 +52,27 @@ struct Linear {
   int64_t out() const { return w.rows; }
 };
 
+// In llamacpp mode MatVec rounds the (clamped) input through the weight's vec-dot type (§12a).
 Vec Apply(const Linear& l, const Vec& x) {
   CHECK(static_cast<int64_t>(x.size()) == l.w.cols) << l.w.name << ": input " << x.size();
-  Vec y(l.w.rows);
+  Vec xc(x.size());
+  for (size_t c = 0; c < x.size(); ++c) xc[c] = std::clamp(x[c], l.in_min, l.in_max);
+  Vec y = MatVec(l.w, xc, g_numerics);
   for (int64_t r = 0; r < l.w.rows; ++r) {
-    const float* row = l.w.Row(0, r);
-    double acc = 0;
-    for (int64_t c = 0; c < l.w.cols; ++c) {
-      acc += static_cast<double>(row[c]) * std::clamp(x[c], l.in_min, l.in_max);
-    }
-    y[r] = std::clamp(acc, l.out_min, l.out_max);
+    y[r] = std::clamp(y[r], l.out_min, l.out_max);
     if (l.b.present()) y[r] += l.b.values[r];
   }
   return y;
+}
+
+// A convolution's input as ggml's im2col hands it to the matmul: in the kernel's type (§12a:
+// F16 kernels see F16 inputs). Exact mode leaves it alone.
+void RoundForKernel(const Weight& kernel, std::vector<double>& v) {
+  if (!LlamaCpp()) return;
+  for (double& x : v) {
+    if (kernel.type == kTypeF16) x = RoundToHalf(static_cast<float>(x));
+    if (kernel.type == kTypeBF16) x = RoundToBF16(static_cast<float>(x));
+  }
 }
 
 // Binds tensors by name with shape checks and remembers which ones were used, so that tensors the
@@ -141,6 +161,13 @@ class Loader {
     for (int64_t r = 0; r < w->rows; ++r) {
       DequantizeRow(t.type, t.data + r * row_bytes, w->cols, w->values.data() + r * w->cols);
     }
+    if (t.type == kTypeQ4_1 || t.type == kTypeQ5_1) {  // for MatVec's llamacpp Q8_1 product
+      w->block_mins.resize(w->rows * (w->cols / 32));
+      for (int64_t r = 0; r < w->rows; ++r) {
+        BlockMinimums(t.type, t.data + r * row_bytes, w->cols,
+                      w->block_mins.data() + r * (w->cols / 32));
+      }
+    }
     return Status::Ok();
   }
 
@@ -221,6 +248,28 @@ using Seq = std::vector<Vec>;  // one vector per token / patch / frame
 
 Vec LayerNorm(const Vec& x, const Weight* w, const Weight* b, double eps) {
   const size_t n = x.size();
+  if (LlamaCpp()) {
+    // ggml_norm (§12a): mean and variance of the mean-subtracted values as F32 results (sums in
+    // double), times 1/sqrtf(var + eps); weight and bias as separate F32 steps.
+    double sum = 0;
+    for (double v : x) sum += static_cast<float>(v);
+    const float mean = static_cast<float>(sum / n);
+    std::vector<float> d(n);
+    double sum2 = 0;
+    for (size_t i = 0; i < n; ++i) {
+      d[i] = static_cast<float>(x[i]) - mean;
+      sum2 += static_cast<double>(d[i] * d[i]);
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(sum2 / n) + static_cast<float>(eps));
+    Vec y(n);
+    for (size_t i = 0; i < n; ++i) {
+      float v = d[i] * scale;
+      if (w != nullptr && w->present()) v *= w->values[i];
+      if (b != nullptr && b->present()) v += b->values[i];
+      y[i] = v;
+    }
+    return y;
+  }
   double mean = 0;
   for (double v : x) mean += v;
   mean /= n;
@@ -238,14 +287,28 @@ Vec LayerNorm(const Vec& x, const Weight* w, const Weight* b, double eps) {
 }
 
 Vec Rms(const Vec& x, const Weight* w, double eps) {
-  return RmsNorm(x, w != nullptr && w->present() ? w->values.data() : nullptr, eps,
-                 Numerics::kExact);
+  return RmsNorm(x, w != nullptr && w->present() ? w->values.data() : nullptr, eps, g_numerics);
 }
 
-double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
-double Silu(double z) { return z * Sigmoid(z); }
-double GeluTanh(double z) { return Gelu(z, Numerics::kExact); }
-double GeluQuick(double z) { return z * Sigmoid(1.702 * z); }
+// Sigmoid and SiLU are F32 expressions in ggml (§12a).
+double Sigmoid(double z) {
+  if (LlamaCpp()) return 1.0f / (1.0f + std::exp(-static_cast<float>(z)));
+  return 1.0 / (1.0 + std::exp(-z));
+}
+double Silu(double z) {
+  if (LlamaCpp()) return static_cast<float>(z) / (1.0f + std::exp(-static_cast<float>(z)));
+  return z * Sigmoid(z);
+}
+double GeluTanh(double z) { return Gelu(z, g_numerics); }
+// z·σ(1.702 z). llamacpp: ggml's GELU-quick F16 table (§12a): the input rounded to F16, the F32
+// formula on it, the result rounded to F16; unlike the tanh-GELU table there is no saturation.
+double GeluQuick(double z) {
+  if (LlamaCpp()) {
+    const float h = RoundToHalf(static_cast<float>(z));
+    return RoundToHalf(h * (1.0f / (1.0f + std::exp(-1.702f * h))));
+  }
+  return z * Sigmoid(1.702 * z);
+}
 
 enum class Act { kGeluTanh, kGeluQuick, kSilu };
 
@@ -460,7 +523,8 @@ Result<Output> RunGemma3(const GgufFile& f, const Image& image, const Options& o
   WarnUnused(ld, {"v.", "mm."});
 
   // Encoder (§4.3).
-  const std::vector<double> planar = Planar(canvas, mean, stdv);
+  std::vector<double> planar = Planar(canvas, mean, stdv);
+  RoundForKernel(patch_w, planar);
   Seq x = PatchEmbed(planar, canvas.width, canvas.height, patch_w, static_cast<int>(ps), n_embd);
   for (size_t p = 0; p < x.size(); ++p) {
     for (int64_t e = 0; e < n_embd; ++e) x[p][e] += patch_b.values[e] + pos.values[p * n_embd + e];
@@ -487,7 +551,9 @@ Result<Output> RunGemma3(const GgufFile& f, const Image& image, const Options& o
   Seq pooled = AvgPool(x, grid, grid, static_cast<int>(n_merge));
   Seq y;
   for (const Vec& t : pooled) {
-    const Vec nrm = Rms(t, &soft_norm, eps);
+    Vec nrm = Rms(t, &soft_norm, eps);
+    // llama.cpp multiplies by a contiguous transposed copy of the same type (§4.1).
+    if (LlamaCpp()) nrm = RoundActivationsForWeight(proj.type, nrm, nullptr);
     Vec o(n_text, 0.0);
     for (int64_t i = 0; i < n_embd; ++i) {
       for (int64_t j = 0; j < n_text; ++j) o[j] += nrm[i] * proj.values[i * n_text + j];
@@ -544,16 +610,10 @@ Status AddPositionTables(const Weight& pos, int64_t pos_size, int cols, int rows
   return Status::Ok();
 }
 
-// NEOX rotation of `n` values at `h` (pairs (i, i + n/2)), angle pos·base^(−2i/n).
-void RopeNeoxExact(double* h, int n, int pos, double base) {
-  const int half = n / 2;
-  for (int i = 0; i < half; ++i) {
-    const double angle = pos * std::pow(base, -2.0 * i / n);
-    const double c = std::cos(angle), s = std::sin(angle);
-    const double x0 = h[i], x1 = h[i + half];
-    h[i] = x0 * c - x1 * s;
-    h[i + half] = x0 * s + x1 * c;
-  }
+// NEOX rotation of `n` values at `h` (pairs (i, i + n/2)), angle pos·base^(−2i/n); llamacpp: the
+// F32 angle recurrence of §2.
+void RopeNeoxAll(double* h, int n, int pos, double base) {
+  RopeNeox(h, n, n, pos, base, 1.0, nullptr, g_numerics);
 }
 
 // Per-head RMSNorm when the weight has d_head entries; over the whole vector when it has n_embd.
@@ -665,6 +725,7 @@ Result<Output> RunGemma4v(const GgufFile& f, const Image& image, const Options& 
   for (double& v : planar) v = static_cast<double>(static_cast<float>(v) * 2.0f - 1.0f);
   const int cols = dyn.canvas.width / static_cast<int>(ps);
   const int rows = dyn.canvas.height / static_cast<int>(ps);
+  RoundForKernel(patch_w, planar);
   Seq x = PatchEmbed(planar, dyn.canvas.width, dyn.canvas.height, patch_w, static_cast<int>(ps),
                      n_embd);
   TRY(AddPositionTables(pos, pos_size, cols, rows, x));
@@ -679,8 +740,8 @@ Result<Output> RunGemma4v(const GgufFile& f, const Image& image, const Options& 
       for (int h = 0; h < n_head; ++h) {
         for (Vec* t : {&qi, &ki}) {
           // First half of the head rotated by the column index, second half by the row index.
-          RopeNeoxExact(t->data() + h * d_head, d_head / 2, col, 100.0);
-          RopeNeoxExact(t->data() + h * d_head + d_head / 2, d_head / 2, row, 100.0);
+          RopeNeoxAll(t->data() + h * d_head, d_head / 2, col, 100.0);
+          RopeNeoxAll(t->data() + h * d_head + d_head / 2, d_head / 2, row, 100.0);
         }
       }
       q.push_back(std::move(qi));
@@ -705,7 +766,8 @@ Result<Output> RunGemma4v(const GgufFile& f, const Image& image, const Options& 
     }
   }
   Seq pooled = AvgPool(x, cols, rows, static_cast<int>(n_merge));
-  const double root = std::sqrt(static_cast<double>(n_embd));
+  const double root =
+      LlamaCpp() ? std::sqrt(static_cast<float>(n_embd)) : std::sqrt(static_cast<double>(n_embd));
   Seq y;
   for (Vec& t : pooled) {
     for (size_t e = 0; e < t.size(); ++e) {
@@ -978,6 +1040,7 @@ Result<Output> RunGemma4a(const GgufFile& f, const std::vector<float>& samples,
       for (int64_t m = 0; m < F; ++m) grid[t * F + m] = mel[t][m];
     }
     for (int i = 0; i < 2; ++i) {
+      RoundForKernel(conv_w[i], grid);
       const int64_t Co = conv_w[i].rows / (3 * C);  // rows = 3 (time) · C_in · C_out
       const int64_t To = (T - 1) / 2 + 1, Fo = (F - 1) / 2 + 1;
       std::vector<double> o(Co * To * Fo, 0.0);
@@ -1046,13 +1109,7 @@ Result<Output> RunGemma4a(const GgufFile& f, const std::vector<float>& samples,
       }
       std::vector<Vec> rel;  // projected rows, [13][n_embd]
       if (L.k_rel.present()) {
-        for (const Vec& row : rel_rows) {
-          Vec pr(n_embd, 0.0);
-          for (int64_t r = 0; r < n_embd; ++r) {
-            for (int64_t c = 0; c < n_embd; ++c) pr[r] += L.k_rel.values[r * n_embd + c] * row[c];
-          }
-          rel.push_back(std::move(pr));
-        }
+        for (const Vec& row : rel_rows) rel.push_back(MatVec(L.k_rel, row, g_numerics));
       }
       Seq att(n, Vec(n_embd, 0.0));
       for (int64_t i = 0; i < n; ++i) {
@@ -1361,6 +1418,7 @@ std::vector<std::vector<double>> LogMel(const float* samples, int64_t n_samples,
 Result<Output> RunImage(const GgufFile& file, const Image& image, const Options& options) {
   if (image.width <= 0 || image.height <= 0) return InvalidArgumentError("empty image");
   ASSIGN_OR_RETURN(std::string type, ProjectorType(file, /*image=*/true));
+  NumericsScope scope(options.numerics);
   if (type == "gemma3") return RunGemma3(file, image, options);
   if (type == "gemma4v") return RunGemma4v(file, image, options);
   if (type == "gemma4uv") return RunGemma4uv(file, image, options);
@@ -1372,6 +1430,7 @@ Result<Output> RunAudio(const GgufFile& file, const std::vector<float>& samples,
                         const Options& options) {
   if (samples.empty()) return InvalidArgumentError("no audio samples");
   ASSIGN_OR_RETURN(std::string type, ProjectorType(file, /*image=*/false));
+  NumericsScope scope(options.numerics);
   if (type == "gemma4a") return RunGemma4a(file, samples, options);
   if (type == "gemma4ua") return RunGemma4ua(file, samples, options);
   return UnimplementedError("audio projector type '" + type + "' (supported: gemma4a, gemma4ua)");

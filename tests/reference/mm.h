@@ -2,11 +2,11 @@
 // media preprocessing and the five encoder graphs `gemma3`, `gemma4v`, `gemma4a`, `gemma4uv`,
 // `gemma4ua`, written from the spec alone for the engine's src/mm to be tested against.
 //
-// Plain loops, all arithmetic in double on weights dequantised to float ("exact" numerics: none
-// of llama.cpp's F16 tables or activation rounding). Inputs are tiny test models, so nothing here
-// is fast. Preprocessing steps whose spec text names F32 arithmetic (resize, target-size rounding,
-// u8 → float normalisation) are done in F32 exactly as described, because they decide integers
-// (sizes, u8 pixels) that must match bit for bit.
+// Plain loops on weights dequantised to float. Numerics::kExact (default): every encoder operation
+// in double, exact activations. Numerics::kLlamaCpp adds the rounding points of llama.cpp's CPU
+// backend that the spec names (README "Numerics"). Inputs are tiny test models, so nothing here is
+// fast. Preprocessing steps that the spec states in F32 (resize, target-size rounding, u8 → float
+// normalisation) are done in F32 in both modes, because they decide integers and u8 pixels.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "reference/gguf_reader.h"
+#include "reference/numerics.h"
 
 namespace hearth::reference::mm {
 
@@ -56,6 +57,8 @@ struct Options {
   int min_tokens = 0;            // gemma4v/gemma4uv image token budget; 0 = default (40)
   int max_tokens = 0;            // 0 = default (280)
   bool preprocess_only = false;  // --stage preprocess
+  // kLlamaCpp adds llama.cpp's CPU rounding points (§2, §12a; README "Numerics").
+  Numerics numerics = Numerics::kExact;
 };
 
 // One chunk of the output: embeddings (stage "embeddings") or the preprocessed input.

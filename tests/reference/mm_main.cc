@@ -2,6 +2,7 @@
 //
 //   hearth-mm-reference --mmproj F.gguf (--image IMG.ppm [--min-tokens N --max-tokens N]
 //                       | --audio A.f32) [--stage preprocess|embeddings]
+//                       [--numerics exact|llamacpp]
 //
 // Prints one JSON object on stdout (see README.md); any error: a message on stderr, exit code 2.
 #include <cstdio>
@@ -16,7 +17,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: hearth-mm-reference --mmproj F.gguf (--image IMG.ppm [--min-tokens N] [--max-tokens N]"
-    "\n                           | --audio A.f32) [--stage preprocess|embeddings]\n";
+    "\n                           | --audio A.f32) [--stage preprocess|embeddings]"
+    "\n                           [--numerics exact|llamacpp]\n";
 
 struct Args {
   std::string mmproj, image, audio;
@@ -51,6 +53,11 @@ Result<Args> Parse(int argc, char** argv) {
     } else if (arg == "--max-tokens") {
       TRY(number(&a.options.max_tokens));
       have_max = true;
+    } else if (arg == "--numerics") {
+      if (v != "exact" && v != "llamacpp") {
+        return InvalidArgumentError("bad --numerics '" + v + "' (exact or llamacpp)");
+      }
+      a.options.numerics = v == "exact" ? Numerics::kExact : Numerics::kLlamaCpp;
     } else if (arg == "--stage") {
       if (v != "preprocess" && v != "embeddings") {
         return InvalidArgumentError("bad --stage '" + v + "' (preprocess or embeddings)");

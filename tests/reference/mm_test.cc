@@ -441,6 +441,30 @@ TEST(MmGolden, UnifiedAudioTokenIsTheProjectedRmsNormOfItsFrame) {
   std::remove(b.c_str());
 }
 
+// llamacpp numerics add llama.cpp's rounding points (F16 inputs of the F16 matmuls here): the
+// result moves, but only by F16 rounding.
+TEST(MmGolden, LlamaCppNumericsStayCloseToExact) {
+  const std::string f32 = TempPath("tone-n.f32");
+  WriteF32(f32, GoldenTone());
+  std::vector<std::string> inputs = {" --audio " + f32};
+  if (!GoldenImagePpm().empty()) inputs.push_back(" --image " + GoldenImagePpm());
+  for (const std::string& in : inputs) {
+    const MmRun exact = RunMm("--mmproj " + kMmproj + in + " --numerics exact");
+    const MmRun llama = RunMm("--mmproj " + kMmproj + in + " --numerics llamacpp");
+    ASSERT_EQ(exact.exit_code, 0);
+    ASSERT_EQ(llama.exit_code, 0);
+    EXPECT_EQ(exact.out, RunMm("--mmproj " + kMmproj + in).out);  // exact is the default
+    const std::vector<double> a = Data(Parse(exact)["chunks"][0]);
+    const std::vector<double> b = Data(Parse(llama)["chunks"][0]);
+    ASSERT_EQ(a.size(), b.size());
+    double max_diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) max_diff = std::max(max_diff, std::fabs(a[i] - b[i]));
+    EXPECT_GT(max_diff, 0.0) << in;
+    EXPECT_LT(max_diff, 5e-3) << in;  // measured 3e-4 (image), 4e-4 (audio)
+  }
+  std::remove(f32.c_str());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Synthetic gemma3
 
@@ -693,6 +717,13 @@ TEST(MmGemma4v, FullLayersAreFiniteAndClampHolds) {
     clamped |= v == 0.25;
   }
   EXPECT_TRUE(clamped);  // RMS-normalised rows of 8 values reach above 0.25
+  // The llamacpp mode (GELU-quick F16 table, F32 norms and RoPE, F16 matmul inputs) stays close.
+  const MmRun llama = RunMm("--mmproj " + g + " --image " + img +
+                            " --min-tokens 1 --max-tokens 6 --numerics llamacpp");
+  ASSERT_EQ(llama.exit_code, 0);
+  const std::vector<double> a = Data(c), b = Data(Parse(llama)["chunks"][0]);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 2e-2) << i;
   std::remove(img.c_str());
   std::remove(g.c_str());
 }
@@ -834,7 +865,7 @@ TEST(MmCli, BadInputExitsWithTwo) {
        {std::string(""), m, m + " --image " + bad, m + " --image /nonexistent.ppm",
         m + " --image " + bad + " --audio " + a, m + " --audio " + a + " --min-tokens 3",
         m + " --audio " + a + " --stage logits", m + " --audio " + a + " --bogus 1",
-        " --mmproj /nonexistent.gguf --audio " + a,
+        m + " --audio " + a + " --numerics fast", " --mmproj /nonexistent.gguf --audio " + a,
         " --mmproj " + kGoldenDir + "g3-tiny-f32.gguf --audio " + a}) {
     const MmRun r = RunMm(args + " 2>/dev/null");
     EXPECT_EQ(r.exit_code, 2) << args;
