@@ -1,8 +1,9 @@
 // The one place that picks an implementation at run time: the AVX-512 VNNI dot products (Q4_0,
 // Q8_0) where the CPU runs them, else the AVX2 dot products and activation converters where the
-// build has them and the CPU runs them, else the scalar references. The AVX2
-// activation converters are byte-identical to the references (llama.cpp's reference rounding,
-// §12a); weight quantization and dequantization always use the references.
+// build has them and the CPU runs them, else the scalar references. On AArch64 the same with the
+// NEON kernels: SDOT dot products where the CPU has the dot-product extension, else plain NEON.
+// The SIMD activation converters are byte-identical to the references (llama.cpp's reference
+// rounding, §12a); weight quantization and dequantization always use the references.
 #include <array>
 #include <cstdlib>
 #include <string_view>
@@ -25,6 +26,26 @@ VecDotTable BuildTable() {
   // HEARTH_NO_SIMD=1 forces the scalar references (to tell kernel bugs from model bugs).
   const char* no_simd = std::getenv("HEARTH_NO_SIMD");
   const bool simd = no_simd == nullptr || std::string_view(no_simd) == "0";
+#if defined(__aarch64__)
+  // ARM: the SDOT kernels where the CPU has the dot-product extension, else plain NEON (the float
+  // rows always take plain NEON: neondot has none).
+  const bool neon_on = neon::Usable() && simd;
+  const bool neondot_on = neondot::Usable() && simd;
+  for (uint32_t id = 0; id < gguf::kTensorTypeCount; ++id) {
+    const auto t = static_cast<TensorType>(id);
+    const VecDotFn fn_dot = neondot_on ? neondot::VecDot(t) : nullptr;
+    const VecDotFn fn = fn_dot != nullptr ? fn_dot : neon_on ? neon::VecDot(t) : nullptr;
+    table.one[id] = fn != nullptr ? fn : ref::VecDot(t);
+    table.four[id] = fn_dot != nullptr ? neondot::VecDot4(t)
+                     : fn != nullptr   ? neon::VecDot4(t)
+                                       : nullptr;
+    if (IsSupported(t)) {
+      const TensorType act_type = VecDotType(t);
+      const QuantizeFn q = neon_on ? neon::ActivationQuantizer(act_type) : nullptr;
+      table.act[id] = q != nullptr ? q : ref::ActivationQuantizer(act_type);
+    }
+  }
+#else
   const bool avx2 = avx2::Usable() && simd;
   const bool avx512 = avx512::Usable() && simd;
   for (uint32_t id = 0; id < gguf::kTensorTypeCount; ++id) {
@@ -39,6 +60,7 @@ VecDotTable BuildTable() {
       table.act[id] = q != nullptr ? q : ref::ActivationQuantizer(act_type);
     }
   }
+#endif
   return table;
 }
 

@@ -81,6 +81,28 @@ VecDotFn VecDot(gguf::TensorType t);
 VecDot4Fn VecDot4(gguf::TensorType t);
 }  // namespace avx512
 
+namespace neon {
+// True when this build has the NEON kernels (aarch64) and the running CPU has Advanced SIMD.
+bool Usable();
+// Plain NEON dot product for t (every supported type; integer products by widening multiplies),
+// or nullptr where there is none.
+VecDotFn VecDot(gguf::TensorType t);
+// Four-token version matching neon::VecDot(t) bit for bit (the block types), or nullptr.
+VecDot4Fn VecDot4(gguf::TensorType t);
+// NEON conversion of activations to act_type (Q8_0, Q8_1, Q8_K, F16), byte-identical to the
+// reference converter; nullptr for other types.
+QuantizeFn ActivationQuantizer(gguf::TensorType act_type);
+}  // namespace neon
+
+namespace neondot {
+// True when neon::Usable() and the running CPU has the dot-product extension (HWCAP_ASIMDDP).
+bool Usable();
+// NEON dot product using SDOT (vdotq_s32) for the block types, or nullptr (use neon::VecDot).
+VecDotFn VecDot(gguf::TensorType t);
+// Four-token version matching neondot::VecDot(t) bit for bit, or nullptr.
+VecDot4Fn VecDot4(gguf::TensorType t);
+}  // namespace neondot
+
 // The implementation dispatch.cc chose for this CPU (never nullptr for supported types).
 VecDotFn BestVecDot(gguf::TensorType t);
 // The four-token kernel matching BestVecDot(t), or nullptr (then call BestVecDot per token).
