@@ -1,9 +1,6 @@
 // hearth-mm-reference (mm.h): the real golden mmproj (gemma4uv + gemma4ua, written independently
 // of this project), hand-computed preprocessing values, and synthetic gemma3 / gemma4v / gemma4a
 // files written here whose outputs are known in closed form.
-#include "reference/mm.h"
-
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,13 +9,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#ifdef HEARTH_MM_TEST_HAVE_PNG
+#include <png.h>
+#endif
+
 #include "reference/dequant.h"
 #include "reference/gguf_reader.h"
+#include "reference/mm.h"
 
 namespace hearth::reference::mm {
 namespace {
@@ -73,12 +75,31 @@ Image Uniform(int w, int h, uint8_t v) {
   return img;
 }
 
-// The golden PNG as a PPM, through ImageMagick's `convert`; empty when that is not possible.
+// The golden PNG as a PPM: decoded with libpng (a project dependency) when the test was built with
+// it, else converted by ImageMagick's `convert`; empty when neither works. Removed at exit.
 std::string GoldenImagePpm() {
   static const std::string path = [] {
-    const std::string p = TempPath("image-300x200.ppm");
-    const std::string cmd =
-        "convert '" + kGoldenDir + "image-300x200.png' -depth 8 'ppm:" + p + "' >/dev/null 2>&1";
+    const std::string png = kGoldenDir + "image-300x200.png";
+    static const std::string p = TempPath("image-300x200.ppm");
+    std::atexit([] { std::remove(p.c_str()); });
+#ifdef HEARTH_MM_TEST_HAVE_PNG
+    png_image im;
+    std::memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (png_image_begin_read_from_file(&im, png.c_str())) {
+      im.format = PNG_FORMAT_RGB;
+      Image img;
+      img.width = static_cast<int>(im.width);
+      img.height = static_cast<int>(im.height);
+      img.rgb.resize(PNG_IMAGE_SIZE(im));
+      if (png_image_finish_read(&im, nullptr, img.rgb.data(), 0, nullptr)) {
+        WritePpm(p, img);
+        return p;
+      }
+    }
+    png_image_free(&im);
+#endif
+    const std::string cmd = "convert '" + png + "' -depth 8 'ppm:" + p + "' >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) return std::string();
     auto img = ReadPpm(p);
     if (!img.ok() || img->width != 300 || img->height != 200) return std::string();
@@ -333,7 +354,7 @@ TEST(MmPreprocess, ToneOf440HzPeaksAtItsMelBin) {
 
 TEST(MmGolden, ImageTokensShapeAndValues) {
   const std::string ppm = GoldenImagePpm();
-  if (ppm.empty()) GTEST_SKIP() << "ImageMagick `convert` cannot turn the golden PNG into a PPM";
+  if (ppm.empty()) GTEST_SKIP() << "neither libpng nor ImageMagick `convert` can decode the golden PNG";
   const MmRun run = RunMm("--mmproj " + kMmproj + " --image " + ppm);
   ASSERT_EQ(run.exit_code, 0);
   const json out = Parse(run);
@@ -357,7 +378,7 @@ TEST(MmGolden, ImageTokensShapeAndValues) {
 
 TEST(MmGolden, ImagePreprocessingKnownPixels) {
   const std::string ppm = GoldenImagePpm();
-  if (ppm.empty()) GTEST_SKIP() << "ImageMagick `convert` cannot turn the golden PNG into a PPM";
+  if (ppm.empty()) GTEST_SKIP() << "neither libpng nor ImageMagick `convert` can decode the golden PNG";
   const Image src = *ReadPpm(ppm);
   const MmRun run = RunMm("--mmproj " + kMmproj + " --image " + ppm + " --stage preprocess");
   ASSERT_EQ(run.exit_code, 0);
