@@ -16,6 +16,9 @@ PKGS=(
   libtomlplusplus-dev libre2-dev libsqlite3-dev libssl-dev libcli11-dev
   python3 python3-jinja2
   chromium  # test-only: headless browser for the chat page tests (tests/node/chat_page*.test.mjs)
+  # test-only: the tools that make the media test files at test time (tests/media): images,
+  # EXIF orientation tags, audio (sox with its MP3 writer), speech, video
+  imagemagick libimage-exiftool-perl sox libsox-fmt-mp3 espeak-ng ffmpeg
 )
 # Test-only, on x86-64 hosts: the AArch64 cross compiler and qemu-user, with which the
 # kernels_neon_qemu test builds the NEON kernels for arm64 and runs their tests under emulation
