@@ -457,7 +457,7 @@ Result<Output> RunGemma3(const GgufFile& f, const Image& image, const Options& o
   ASSIGN_OR_RETURN(int64_t n_merge, GetInt(f, "clip.vision.projector.scale_factor", false, 4));
   ASSIGN_OR_RETURN(std::vector<float> mean, GetTriple(f, "clip.vision.image_mean", 0.5f));
   ASSIGN_OR_RETURN(std::vector<float> stdv, GetTriple(f, "clip.vision.image_std", 0.5f));
-  if (image_size <= 0 || ps <= 0 || image_size % ps != 0 || image_size > 65536) {
+  if (image_size <= 0 || ps <= 0 || image_size % ps != 0 || image_size > 8192) {
     return InvalidArgumentError("clip.vision.image_size " + std::to_string(image_size) +
                                 " is not a positive multiple of patch_size " + std::to_string(ps));
   }

@@ -750,6 +750,77 @@ TEST(MmGemma4v, FullLayersAreFiniteAndClampHolds) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Synthetic gemma4uv
+
+// patch_size 2 × scale_factor 3 = 6-pixel patches (108 values), n_embd 2, pos table 8, text 3.
+// v.patch_embd: output 0 = Σ of the first 36 patch values, output 1 = Σ of the last 36: with the
+// channel-major order of §6.3 that is "all R" and "all B".
+void WriteGemma4uv(const std::string& path) {
+  GgufWriter w;
+  w.Str("general.architecture", "clip");
+  w.Bool("clip.has_vision_encoder", true);
+  w.Bool("clip.has_audio_encoder", false);
+  w.Str("clip.vision.projector_type", "gemma4uv");
+  w.U32("clip.vision.patch_size", 2);
+  w.U32("clip.vision.embedding_length", 2);
+  w.F32("clip.vision.attention.layer_norm_epsilon", 1e-6f);
+  w.F32s("clip.vision.image_mean", {0, 0, 0});
+  w.F32s("clip.vision.image_std", {1, 1, 1});
+  w.Tensor("v.patch_norm.1.weight", {108}, Fill(108, 1.0f));
+  w.Tensor("v.patch_norm.1.bias", {108}, Fill(108, 0.0f));
+  std::vector<float> embd(108 * 2, 0.0f);
+  for (int i = 0; i < 36; ++i) {
+    embd[i] = 1.0f;             // row 0: R block
+    embd[108 + 72 + i] = 1.0f;  // row 1: B block
+  }
+  w.Tensor("v.patch_embd.weight", {108, 2}, embd, /*f16=*/true);
+  w.Tensor("v.patch_embd.bias", {2}, Fill(2, 0.0f));
+  for (const char* n : {"v.patch_norm.2", "v.patch_norm.3"}) {
+    w.Tensor(std::string(n) + ".weight", {2}, Fill(2, 1.0f));
+    w.Tensor(std::string(n) + ".bias", {2}, Fill(2, 0.0f));
+  }
+  w.Tensor("v.position_embd.weight", {2, 8, 2}, Fill(32, 0.0f));
+  w.Tensor("mm.input_projection.weight", {2, 3}, Eye(2, 3), /*f16=*/true);
+  w.Write(path);
+}
+
+TEST(MmGemma4uv, PatchesAreChannelMajor) {
+  const std::string g = TempPath("g4uv.gguf"), img = TempPath("g4uv.ppm");
+  WriteGemma4uv(g);
+  // A pure red patch has its 36 R values high: output 0 > output 1, and the 2-value LayerNorms
+  // turn that into (1, −1); pure blue gives (−1, 1); pure green gives equal sums → 0.
+  const struct {
+    uint8_t r, g, b;
+    double want0;
+  } cases[] = {{255, 0, 0, 1.0}, {0, 0, 255, -1.0}, {0, 255, 0, 0.0}};
+  for (const auto& k : cases) {
+    Image im = Uniform(12, 12, 0);
+    for (size_t i = 0; i < im.rgb.size(); i += 3) {
+      im.rgb[i] = k.r;
+      im.rgb[i + 1] = k.g;
+      im.rgb[i + 2] = k.b;
+    }
+    WritePpm(img, im);
+    const MmRun run = RunMm("--mmproj " + g + " --image " + img + " --min-tokens 1 --max-tokens 4");
+    ASSERT_EQ(run.exit_code, 0);
+    const json out = Parse(run);
+    EXPECT_EQ(out["projector"], "gemma4uv");
+    const json c = out["chunks"][0];
+    EXPECT_EQ(c["n_tok"], 4);  // 12×12 in 6-pixel patches, no pooling
+    EXPECT_EQ(c["n_embd"], 3);
+    const std::vector<double> d = Data(c);
+    ASSERT_EQ(d.size(), 12u);
+    for (int t = 0; t < 4; ++t) {
+      EXPECT_NEAR(d[t * 3], k.want0, 1e-3) << int(k.r) << int(k.g) << int(k.b);
+      EXPECT_NEAR(d[t * 3 + 1], -k.want0, 1e-3);
+      EXPECT_EQ(d[t * 3 + 2], 0.0);
+    }
+  }
+  std::remove(img.c_str());
+  std::remove(g.c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Synthetic gemma4a
 
 // 16 mel bins; convs 1 → 2 → 3 channels (freq 16 → 8 → 4: 12 inputs to a.input_projection);
