@@ -462,8 +462,8 @@ Result<Output> RunGemma3(const GgufFile& f, const Image& image, const Options& o
                                 " is not a positive multiple of patch_size " + std::to_string(ps));
   }
   const int grid = static_cast<int>(image_size / ps);
-  if (n_embd <= 0 || n_head <= 0 || n_embd % n_head != 0 || n_layer < 0 || n_merge <= 0 ||
-      grid % n_merge != 0) {
+  if (n_embd <= 0 || n_head <= 0 || n_embd % n_head != 0 || n_layer < 0 || n_layer > 1024 ||
+      n_embd > 65536 || n_merge <= 0 || grid % n_merge != 0) {
     return InvalidArgumentError("inconsistent gemma3 vision hyperparameters (n_embd " +
                                 std::to_string(n_embd) + ", heads " + std::to_string(n_head) +
                                 ", grid " + std::to_string(grid) + ", pool " +
@@ -653,7 +653,8 @@ Result<Output> RunGemma4v(const GgufFile& f, const Image& image, const Options& 
   ASSIGN_OR_RETURN(std::vector<float> mean, GetTriple(f, "clip.vision.image_mean", 0.0f));
   ASSIGN_OR_RETURN(std::vector<float> stdv, GetTriple(f, "clip.vision.image_std", 1.0f));
   if (ps <= 0 || ps > 4096 || n_merge <= 0 || n_merge > 64 || n_embd <= 0 || n_head <= 0 ||
-      n_embd % n_head != 0 || (n_embd / n_head) % 4 != 0 || n_layer < 0) {
+      n_embd % n_head != 0 || (n_embd / n_head) % 4 != 0 || n_layer < 0 || n_layer > 1024 ||
+      n_embd > 65536) {
     return InvalidArgumentError(
         "inconsistent gemma4v hyperparameters (patch " + std::to_string(ps) + ", pool " +
         std::to_string(n_merge) + ", n_embd " + std::to_string(n_embd) + ", heads " +
@@ -939,7 +940,8 @@ Result<Output> RunGemma4a(const GgufFile& f, const std::vector<float>& samples,
   ASSIGN_OR_RETURN(int64_t n_embd, GetInt(f, "clip.audio.embedding_length", true, 0));
   ASSIGN_OR_RETURN(int64_t n_layer, GetInt(f, "clip.audio.block_count", true, 0));
   ASSIGN_OR_RETURN(int64_t n_head, GetInt(f, "clip.audio.attention.head_count", true, 0));
-  if (n_embd <= 0 || n_head <= 0 || n_embd % n_head != 0 || n_layer < 0) {
+  if (n_embd <= 0 || n_head <= 0 || n_embd % n_head != 0 || n_layer < 0 || n_layer > 1024 ||
+      n_embd > 65536) {
     return InvalidArgumentError("inconsistent gemma4a hyperparameters (n_embd " +
                                 std::to_string(n_embd) + ", heads " + std::to_string(n_head) + ")");
   }

@@ -354,7 +354,8 @@ TEST(MmPreprocess, ToneOf440HzPeaksAtItsMelBin) {
 
 TEST(MmGolden, ImageTokensShapeAndValues) {
   const std::string ppm = GoldenImagePpm();
-  if (ppm.empty()) GTEST_SKIP() << "neither libpng nor ImageMagick `convert` can decode the golden PNG";
+  if (ppm.empty())
+    GTEST_SKIP() << "neither libpng nor ImageMagick `convert` can decode the golden PNG";
   const MmRun run = RunMm("--mmproj " + kMmproj + " --image " + ppm);
   ASSERT_EQ(run.exit_code, 0);
   const json out = Parse(run);
@@ -378,7 +379,8 @@ TEST(MmGolden, ImageTokensShapeAndValues) {
 
 TEST(MmGolden, ImagePreprocessingKnownPixels) {
   const std::string ppm = GoldenImagePpm();
-  if (ppm.empty()) GTEST_SKIP() << "neither libpng nor ImageMagick `convert` can decode the golden PNG";
+  if (ppm.empty())
+    GTEST_SKIP() << "neither libpng nor ImageMagick `convert` can decode the golden PNG";
   const Image src = *ReadPpm(ppm);
   const MmRun run = RunMm("--mmproj " + kMmproj + " --image " + ppm + " --stage preprocess");
   ASSERT_EQ(run.exit_code, 0);
@@ -964,6 +966,27 @@ TEST(MmCli, BadInputExitsWithTwo) {
     EXPECT_TRUE(r.out.empty()) << args;
   }
   EXPECT_EQ(RunMm(m + " --audio " + a).exit_code, 0);
+  // Hostile hyperparameters are refused before anything is allocated for them; a gemma4v file
+  // missing its tensors names the first one.
+  const std::string g = TempPath("hostile.gguf"), img = TempPath("hostile.ppm");
+  WritePpm(img, Uniform(24, 24, 1));
+  for (uint32_t blocks : {2000000000u, 1u}) {
+    GgufWriter w;
+    w.Str("general.architecture", "clip");
+    w.Str("clip.vision.projector_type", "gemma4v");
+    w.U32("clip.vision.patch_size", 4);
+    w.U32("clip.vision.embedding_length", 8);
+    w.U32("clip.vision.block_count", blocks);
+    w.U32("clip.vision.attention.head_count", 2);
+    w.Write(g);
+    const MmRun r = RunMm("--mmproj " + g + " --image " + img + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.out.find(blocks == 1 ? "missing tensor v.patch_embd.weight" : "gemma4v"),
+              std::string::npos)
+        << r.out;
+  }
+  std::remove(g.c_str());
+  std::remove(img.c_str());
   std::remove(bad.c_str());
   std::remove(a.c_str());
 }
