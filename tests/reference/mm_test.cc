@@ -349,6 +349,27 @@ TEST(MmPreprocess, ToneOf440HzPeaksAtItsMelBin) {
   EXPECT_LT(mel[0][24], mel[50][24]);
 }
 
+TEST(MmPreprocess, LogMelLevelOfABinCentredSine) {
+  // A·sin at 437.5 Hz = FFT bin 14 (of 512 at 16 kHz). The periodic 320-sample Hann window sums
+  // to 160, so the magnitude (not power) at bin 14 is A/2·160 = 80·A (the mirrored component
+  // leaks ~1e-5 of that). Filter 24 spans FFT bins 13.4..14.8 and so sees only bin 14, with the
+  // HTK triangle weight computed here from the edges' mel values; no area normalisation, ln.
+  const double a = 0.5;
+  std::vector<float> s(16000);
+  for (size_t i = 0; i < s.size(); ++i)
+    s[i] = static_cast<float>(a * std::sin(2 * M_PI * 437.5 * i / 16000));
+  const auto mel = LogMel(s.data(), s.size(), 128);
+  auto hz = [](double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); };
+  const double top = 2595.0 * std::log10(1.0 + 8000.0 / 700.0);
+  const double left = hz(top * 24 / 129), centre = hz(top * 25 / 129), right = hz(top * 26 / 129);
+  ASSERT_LT(left, 437.5);
+  ASSERT_GT(left, 406.25);  // bin 13 outside
+  ASSERT_GT(centre, 437.5);
+  ASSERT_LT(right, 468.75);  // bin 15 outside
+  const double weight = (437.5 - left) / (centre - left);
+  for (int t : {10, 40, 90}) EXPECT_NEAR(mel[t][24], std::log(weight * 80.0 * a), 1e-3) << t;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The golden mmproj: gemma4uv + gemma4ua.
 
