@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # kernels_neon_qemu: cross-compiles hearth's kernels library and kernels_test for AArch64 (the
 # kernels-only project in this folder, cmake/aarch64-linux-gnu.cmake) and runs the test binary
-# under qemu-user twice: on a CPU with the dot-product extension (-cpu max: the SDOT kernels are
-# dispatched) and on an Armv8.0 core without it (-cpu cortex-a53: plain NEON). HEARTH_EXPECT_DOTPROD
-# tells the binary which CPU it should find, so a run that lost or gained the extension fails.
+# under qemu-user: on a CPU with the dot-product extension (-cpu max: the SDOT kernels are
+# dispatched), on an Armv8.0 core without it (-cpu cortex-a53: plain NEON), and the dispatch and
+# product tests once more with HEARTH_NO_SIMD=1 (the references). HEARTH_EXPECT_DOTPROD tells the
+# binary which CPU it should find, so a run that lost or gained the extension fails.
 # Exits 77 (CTest: skipped) when the cross compiler, qemu-user or the GoogleTest sources are missing
 # (scripts/install-deps.sh installs them).
 #
@@ -38,17 +39,26 @@ file_info=$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' ')
 [ "$file_info" = "b700" ] || { echo "FAIL: $binary is not an AArch64 ELF (e_machine $file_info)"; exit 1; }
 
 status=0
-for cpu in max cortex-a53; do
-  expect=0
-  [ "$cpu" = max ] && expect=1
-  echo "== qemu-aarch64 -cpu $cpu (dot-product extension expected: $expect)"
+# run NAME CPU EXPECT_DOTPROD [ENV=VALUE...] -- [GTEST ARGS...]
+run() {
+  local name=$1 cpu=$2 expect=$3
+  shift 3
+  local env=()
+  while [ "$1" != -- ]; do env+=("$1"); shift; done
+  shift
+  echo "== $name: qemu-aarch64 -cpu $cpu (dot-product extension expected: $expect) ${env[*]}"
+  local start
   start=$(date +%s)
-  if HEARTH_EXPECT_DOTPROD=$expect qemu-aarch64 -cpu "$cpu" -L "$sysroot" "$binary" --gtest_brief=1
-  then
-    echo "-cpu $cpu: passed in $(($(date +%s) - start)) s"
+  if env HEARTH_EXPECT_DOTPROD="$expect" "${env[@]}" \
+      qemu-aarch64 -cpu "$cpu" -L "$sysroot" "$binary" --gtest_brief=1 "$@"; then
+    echo "$name: passed in $(($(date +%s) - start)) s"
   else
-    echo "-cpu $cpu: FAILED"
+    echo "$name: FAILED"
     status=1
   fi
-done
+}
+run sdot max 1 --
+run plain-neon cortex-a53 0 --
+# HEARTH_NO_SIMD=1 must still dispatch the references on ARM (and the products stay right).
+run no-simd max 1 HEARTH_NO_SIMD=1 -- --gtest_filter='NeonDispatchTest.*:VecDotTest.*:MatMulTest.*'
 exit $status
