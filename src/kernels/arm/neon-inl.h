@@ -3,7 +3,8 @@
 // multiplies, runs on every AArch64 CPU); neon_dotprod.cc includes it with HEARTH_NEON_DOTPROD 1
 // (namespace neondot: SDOT, every function carrying the armv8.2-a+dotprod target attribute, so
 // the translation unit itself is built for the baseline ISA and nothing else in it needs the
-// extension). Everything here has internal linkage, so the two copies never merge at link time.
+// extension). Everything here but the two entry points VecDot / VecDot4 (one pair per namespace)
+// has internal linkage, so the two copies never merge at link time.
 //
 // Same arithmetic as vecdot_ref.cc / vecdot_ref_k.cc: exact integer sums per (sub-)block, times the
 // block scales in F32, summed in another order (F32 lanes).
