@@ -16,6 +16,8 @@
 #include "chat/chat.h"
 #include "gguf/file.h"
 #include "ledger/audit.h"
+#include "media/media.h"
+#include "mm/projector.h"
 #include "server/reasoning.h"
 #include "server/tool_calls.h"
 
@@ -132,8 +134,14 @@ json ToolCallsJson(const std::vector<std::string>& raw, bool parallel, std::stri
 
 }  // namespace
 
+// Media encodings in prompt order (the projector's type, so the header can stay light).
+struct MediaEmbeddings {
+  mm::Embeddings e;
+};
+
 struct EngineModel::Request {
   std::vector<int32_t> prompt;
+  std::vector<engine::EmbeddingRows> embeddings;
   engine::GenerateOptions gen;
   int n = 1;
   bool stream = false;
@@ -165,8 +173,9 @@ Result<std::shared_ptr<EngineModel>> EngineModel::Load(const EngineModelOptions&
     }
   }
   if (!o.mmproj_path.empty()) {
-    return UnimplementedError("--mmproj " + o.mmproj_path +
-                              ": image and audio input is not available in this build yet");
+    ASSIGN_OR_RETURN(m->projector_, mm::Projector::Load(o.mmproj_path, m->lm_.model->config()));
+    m->info_.vision = m->projector_->has_vision();
+    m->info_.audio = m->projector_->has_audio();
   }
   m->pool_ = std::make_unique<ThreadPool>(o.threads > 0 ? o.threads : ThreadPool::DefaultThreads());
   engine::SchedulerOptions so = o.scheduler;
@@ -304,8 +313,106 @@ Status EngineModel::ParseCommon(const json& body, bool chat, Request& r) const {
   return Status::Ok();
 }
 
-Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool thinking,
-                                                     const std::string& tools_json) const {
+Status EngineModel::EncodePart(const json& p, const std::string& pw, int video_index,
+                               std::vector<MediaEmbeddings>* out) const {
+  const std::string type = p["type"].get<std::string>();
+  if (!projector_) {
+    return FieldError(pw, "model '" + name_ + "' takes text only: " + type +
+                              " parts need its multimodal projector (start the server with "
+                              "--mmproj, or put mmproj-" + name_ + ".gguf beside it)");
+  }
+  const media::Limits limits;
+  // The media bytes: a data: URI or bare base64; never a network or file URL.
+  auto bytes_of = [&](const json& v, const std::string& at) -> Result<std::vector<uint8_t>> {
+    if (!v.is_string()) return FieldError(at, "must be a string");
+    const std::string s = v.get<std::string>();
+    if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("file:", 0) == 0)
+      return FieldError(at, "remote and file URLs are not fetched (the server makes no network "
+                            "or file access on a caller's behalf); send the media inline as a "
+                            "data: URI");
+    if (s.rfind("data:", 0) == 0) {
+      Result<media::DataUri> d = media::ParseDataUri(s, limits);
+      if (!d.ok()) return FieldError(at, d.status().message());
+      return std::move(d->bytes);
+    }
+    Result<std::vector<uint8_t>> b = media::DecodeBase64(s, limits);
+    if (!b.ok()) return FieldError(at, b.status().message());
+    return b;
+  };
+  const mm::ImageOptions io;
+  auto image = [&](const std::vector<uint8_t>& bytes, const std::string& at) -> Status {
+    if (!projector_->has_vision())
+      return FieldError(at, "the projector of model '" + name_ + "' takes no images");
+    Result<media::Image> img = media::DecodeImage(bytes, limits);
+    if (!img.ok()) return FieldError(at, img.status().message());
+    Result<mm::Embeddings> e =
+        projector_->EncodeImage(img->width, img->height, img->rgb.data(), io, *pool_);
+    if (!e.ok()) return FieldError(at, e.status().message());
+    out->push_back({std::move(*e)});
+    return Status::Ok();
+  };
+  auto audio = [&](std::span<const float> samples, const std::string& at, int video) -> Status {
+    if (!projector_->has_audio())
+      return FieldError(at, "the projector of model '" + name_ + "' takes no audio");
+    Result<std::vector<mm::Embeddings>> e = projector_->EncodeAudio(samples, *pool_);
+    if (!e.ok()) return FieldError(at, e.status().message());
+    for (auto& x : *e) {
+      x.video_index = video;
+      out->push_back({std::move(x)});
+    }
+    return Status::Ok();
+  };
+  if (type == "image_url") {
+    if (!p.contains("image_url")) return FieldError(pw + ".image_url", "is required");
+    const json& iu = p["image_url"];
+    const json url = iu.is_object() ? iu.value("url", json()) : iu;
+    if (iu.is_object())
+      for (const auto& [k, v] : iu.items())
+        if (k != "url" && k != "detail") return FieldError(pw + ".image_url." + k, "is not supported");
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bytes_of(url, pw + ".image_url.url"));
+    return image(bytes, pw + ".image_url");
+  }
+  if (type == "input_audio") {
+    if (!p.contains("input_audio") || !p["input_audio"].is_object())
+      return FieldError(pw + ".input_audio", "must be an object with 'data' and 'format'");
+    const json& ia = p["input_audio"];
+    if (ia.contains("format") && !ia["format"].is_string())
+      return FieldError(pw + ".input_audio.format", "must be a string");
+    const json data = ia.contains("data") ? ia["data"] : ia.value("url", json());
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bytes_of(data, pw + ".input_audio.data"));
+    Result<media::Audio> a = media::DecodeAudio(bytes, limits);
+    if (!a.ok()) return FieldError(pw + ".input_audio", a.status().message());
+    return audio(a->samples, pw + ".input_audio", -1);
+  }
+  if (type == "input_video" || type == "video_url") {
+    const json& iv = p.contains(type) ? p[type] : json();
+    const json data = iv.is_object() ? (iv.contains("url") ? iv["url"] : iv.value("data", json()))
+                                     : iv;
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bytes_of(data, pw + "." + type));
+    if (!projector_->has_vision())
+      return FieldError(pw, "the projector of model '" + name_ + "' takes no images (video frames)");
+    Result<media::Video> v = media::DecodeVideo(bytes, limits);
+    if (!v.ok()) return FieldError(pw + "." + type, v.status().message());
+    if (v->frames.empty()) return FieldError(pw + "." + type, "no frames could be decoded");
+    for (const media::VideoFrame& f : v->frames) {
+      Result<mm::Embeddings> e =
+          projector_->EncodeImage(f.image.width, f.image.height, f.image.rgb.data(), io, *pool_);
+      if (!e.ok()) return FieldError(pw + "." + type, e.status().message());
+      e->video_index = video_index;
+      e->frame_time_s = f.time_s;
+      out->push_back({std::move(*e)});
+    }
+    // The sound track goes with the frames when the projector hears; otherwise the frames alone
+    // (documented in docs/SERVER.md).
+    if (v->has_audio && !v->audio.samples.empty() && projector_->has_audio())
+      TRY(audio(v->audio.samples, pw + "." + type, video_index));
+    return Status::Ok();
+  }
+  return FieldError(pw + ".type", "'" + type + "' is not a content part type");
+}
+
+Result<EngineModel::Prompt> EngineModel::ChatPrompt(const json& messages, bool thinking,
+                                                    const std::string& tools_json) const {
   if (!has_template_)
     return FailedPreconditionError("model '" + name_ +
                                    "' has no chat template it can use; use /v1/completions");
@@ -313,6 +420,8 @@ Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool 
     return FieldError("messages", "must be a non-empty array");
   const auto family = static_cast<chat::Family>(chat_family_);
   std::vector<chat::Message> msgs;
+  std::vector<MediaEmbeddings> media;  // every media part's encoding, in prompt order
+  int videos = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
     const std::string where = "messages[" + std::to_string(i) + "]";
@@ -382,9 +491,11 @@ Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool 
         return FieldError(where + ".content", "is required");
       msg.content_form = chat::ContentForm::kNull;
     } else if (c.is_array()) {
-      // Text parts are joined: the Gemma 4 template renders a string and text-only parts alike
-      // except for system turns, and the server flattens system parts (see docs/SERVER.md).
+      // Text-only parts are joined (the Gemma 4 template renders a string and text parts alike
+      // except in system turns); with media the parts stay parts, each media one a placeholder.
       std::string joined;
+      std::vector<chat::Part> parts;
+      bool has_media = false;
       for (size_t j = 0; j < c.size(); ++j) {
         const json& p = c[j];
         const std::string pw = where + ".content[" + std::to_string(j) + "]";
@@ -397,17 +508,32 @@ Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool 
           for (const auto& [k, v] : p.items())
             if (k != "type" && k != "text") return FieldError(pw + "." + k, "is not a text part field");
           joined += p["text"].get<std::string>();
+          chat::Part part;
+          part.text = p["text"].get<std::string>();
+          parts.push_back(std::move(part));
         } else if (type == "image_url" || type == "input_audio" || type == "input_video" ||
-                   type == "video_url" || type == "file") {
-          return FieldError(pw, "model '" + name_ + "' takes text only: " + type +
-                                    " parts need a multimodal projector (--mmproj), which this "
-                                    "build cannot load yet");
+                   type == "video_url") {
+          if (role != "user") return FieldError(pw, "media parts are only taken in user messages");
+          const bool video = type == "input_video" || type == "video_url";
+          TRY(EncodePart(p, pw, video ? videos : -1, &media));
+          chat::Part part;
+          part.kind = type == "image_url" ? chat::Part::Kind::kImage
+                      : video            ? chat::Part::Kind::kVideo
+                                         : chat::Part::Kind::kAudio;
+          if (video) ++videos;
+          parts.push_back(std::move(part));
+          has_media = true;
         } else {
           return FieldError(pw + ".type", "'" + type + "' is not a content part type");
         }
       }
-      msg.content_form = chat::ContentForm::kString;
-      msg.text = std::move(joined);
+      if (has_media) {
+        msg.content_form = chat::ContentForm::kParts;
+        msg.parts = std::move(parts);
+      } else {
+        msg.content_form = chat::ContentForm::kString;
+        msg.text = std::move(joined);
+      }
     } else {
       return FieldError(where + ".content", "must be a string, an array of parts or null");
     }
@@ -419,13 +545,35 @@ Result<std::vector<int32_t>> EngineModel::ChatPrompt(const json& messages, bool 
   Result<std::string> text = chat::Render(family, msgs, copt);
   if (!text.ok()) return FieldError("messages", text.status().message());
   const tokenizer::Tokenizer& tok = *lm_.tokenizer;
+  Prompt out;
+  const bool bos = tok.add_bos() && tok.bos_id() >= 0;
+  if (!media.empty()) {
+    // Each placeholder becomes the family's begin marker, the rows and the end marker.
+    std::vector<mm::Embeddings> in_order;
+    for (auto& m : media) in_order.push_back(std::move(m.e));
+    Result<std::vector<mm::PromptChunk>> chunks =
+        mm::AssemblePrompt(*text, family, tok, std::move(in_order), bos);
+    if (!chunks.ok()) return FieldError("messages", chunks.status().message());
+    for (mm::PromptChunk& ch : *chunks) {
+      if (!ch.is_embd()) {
+        out.ids.insert(out.ids.end(), ch.ids.begin(), ch.ids.end());
+        continue;
+      }
+      out.ids.insert(out.ids.end(), ch.embd.n_tok, -1);
+      engine::EmbeddingRows rows;
+      rows.n_rows = ch.embd.n_tok;
+      rows.causal = ch.embd.causal;
+      rows.data = std::move(ch.embd.data);
+      out.embeddings.push_back(std::move(rows));
+    }
+    return out;
+  }
   std::string body = *text;
-  std::vector<int32_t> ids;
   if (body.rfind(copt.bos_text, 0) == 0) body.erase(0, copt.bos_text.size());
-  if (tok.add_bos() && tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+  if (bos) out.ids.push_back(tok.bos_id());
   std::vector<int32_t> rest = tok.Encode(body, /*parse_special=*/true);
-  ids.insert(ids.end(), rest.begin(), rest.end());
-  return ids;
+  out.ids.insert(out.ids.end(), rest.begin(), rest.end());
+  return out;
 }
 
 namespace {
@@ -538,7 +686,9 @@ Result<EngineModel::Request> EngineModel::ParseChat(const json& body) const {
     }
   }
   if (!body.contains("messages")) return FieldError("messages", "is required");
-  ASSIGN_OR_RETURN(r.prompt, ChatPrompt(body["messages"], thinking, tools_json));
+  ASSIGN_OR_RETURN(Prompt p, ChatPrompt(body["messages"], thinking, tools_json));
+  r.prompt = std::move(p.ids);
+  r.embeddings = std::move(p.embeddings);
   return r;
 }
 
@@ -580,8 +730,13 @@ Result<EngineModel::Request> EngineModel::ParseText(const json& body) const {
 
 int64_t EngineModel::CountPromptTokens(const json& chat_body) const {
   if (!chat_body.is_object() || !chat_body.contains("messages")) return -1;
-  Result<std::vector<int32_t>> ids = ChatPrompt(chat_body["messages"], false);
-  return ids.ok() ? static_cast<int64_t>(ids->size()) : -1;
+  // Media would have to be decoded and encoded to be counted: the router's estimate serves then.
+  for (const auto& m : chat_body["messages"])
+    if (m.is_object() && m.contains("content") && m["content"].is_array())
+      for (const auto& p : m["content"])
+        if (p.is_object() && p.value("type", "") != "text") return -1;
+  Result<Prompt> p = ChatPrompt(chat_body["messages"], false);
+  return p.ok() ? static_cast<int64_t>(p->ids.size()) : -1;
 }
 
 // ---- running ----
@@ -627,6 +782,7 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
   for (int i = 0; i < r.n; ++i) {
     engine::Job job;
     job.prompt = r.prompt;
+    job.embeddings = r.embeddings;
     job.gen = r.gen;
     job.gen.sampling.seed = r.gen.sampling.seed + static_cast<uint64_t>(i);
     job.cancel = &cancel;  // raised when the caller's flag is, or the client goes away

@@ -17,6 +17,10 @@
 #include "engine/scheduler.h"
 #include "server/model_host.h"
 
+namespace hearth::mm {
+class Projector;
+}
+
 namespace hearth::server {
 
 struct EngineModelOptions {
@@ -56,8 +60,17 @@ class EngineModel : public LocalModel {
   Result<Request> ParseChat(const nlohmann::json& body) const;
   Result<Request> ParseText(const nlohmann::json& body) const;
   Status ParseCommon(const nlohmann::json& body, bool chat, Request& r) const;
-  Result<std::vector<int32_t>> ChatPrompt(const nlohmann::json& messages, bool thinking,
-                                          const std::string& tools_json = "") const;
+  // The prompt's ids, with −1 for each row of a media block given in `embeddings` (images, audio
+  // and video decoded from the message parts and encoded by the projector).
+  struct Prompt {
+    std::vector<int32_t> ids;
+    std::vector<engine::EmbeddingRows> embeddings;
+  };
+  Result<Prompt> ChatPrompt(const nlohmann::json& messages, bool thinking,
+                            const std::string& tools_json = "") const;
+  // One media part of a message: decoded, checked against the projector, encoded (in order).
+  Status EncodePart(const nlohmann::json& part, const std::string& where, int video_index,
+                    std::vector<struct MediaEmbeddings>* out) const;
   Result<backends::ChatResult> Run(Request& r, const backends::ChatRequest& request,
                                    const backends::ChunkCallback* stream);
 
@@ -67,6 +80,7 @@ class EngineModel : public LocalModel {
   engine::LoadedModel lm_;
   bool has_template_ = false;
   int chat_family_ = 0;  // chat::Family
+  std::unique_ptr<mm::Projector> projector_;  // null without --mmproj
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<engine::Scheduler> scheduler_;
   ModelInfo info_;

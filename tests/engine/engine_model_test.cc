@@ -19,6 +19,9 @@
 #include "server/model_manager.h"
 #include "server/reasoning.h"
 #include "server/tool_calls.h"
+#include "chat/chat.h"
+#include "media/media.h"
+#include "mm/projector.h"
 #include "engine/json_prefix.h"
 #include "tools/testmodel.h"
 
@@ -530,6 +533,143 @@ TEST(EngineModel, ToolsInAndToolCallsOut) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->response["choices"][0]["message"]["content"].get<std::string>().find("<|tool_call>"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace hearth::server
+
+namespace hearth::server {
+namespace {
+
+std::string GoldenFile(const std::string& name) {
+  return std::string(HEARTH_SOURCE_DIR) + "/tests/data/golden/" + name;
+}
+
+std::string Base64(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (bytes.size() - i == 1) {
+    const uint32_t v = uint8_t(bytes[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (bytes.size() - i == 2) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::shared_ptr<EngineModel> Unified() {
+  static std::shared_ptr<EngineModel> m;
+  if (!m) {
+    EngineModelOptions o;
+    o.name = "u12b";
+    o.path = GoldenFile("g4-u12b-tiny-q8_0.gguf");
+    o.mmproj_path = GoldenFile("mmproj-g4-u12b-tiny-f16.gguf");
+    o.threads = 2;
+    o.scheduler = {.parallel = 2, .max_queue = 4, .n_ctx = 512, .n_batch = 256};
+    auto r = EngineModel::Load(o);
+    CHECK(r.ok()) << r.status().ToString();
+    m = *r;
+  }
+  return m;
+}
+
+// An image and an audio clip sent inline reach the model as their projector's rows: the server's
+// answer equals a session fed the same conversation through the projector by hand.
+TEST(EngineModelMedia, ImageAndAudioPartsMatchAHandFedSession) {
+  auto m = Unified();
+  EXPECT_TRUE(m->info().vision);
+  EXPECT_TRUE(m->info().audio);
+  const json content = json::array(
+      {{{"type", "image_url"},
+        {"image_url", {{"url", "data:image/png;base64," + Base64(GoldenFile("image-300x200.png"))}}}},
+       {{"type", "input_audio"},
+        {"input_audio", {{"data", Base64(GoldenFile("tone-440hz-1s.wav"))}, {"format", "wav"}}}},
+       {{"type", "text"}, {"text", "What is in this picture, and what do you hear?"}}});
+  backends::ChatRequest req;
+  req.body = {{"messages", json::array({{{"role", "user"}, {"content", content}}})},
+              {"max_tokens", 4}, {"temperature", 0}, {"logprobs", true}};
+  auto r = m->Complete(req, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  // By hand: decode, encode, render with placeholders, assemble, feed.
+  const auto& lm = m->loaded();
+  ThreadPool pool(2);
+  auto proj = mm::Projector::Load(GoldenFile("mmproj-g4-u12b-tiny-f16.gguf"), lm.model->config());
+  ASSERT_TRUE(proj.ok());
+  auto img_bytes = media::ReadFile(GoldenFile("image-300x200.png"));
+  auto img = media::DecodeImage(*img_bytes);
+  auto wav_bytes = media::ReadFile(GoldenFile("tone-440hz-1s.wav"));
+  auto wav = media::DecodeAudio(*wav_bytes);
+  ASSERT_TRUE(img.ok() && wav.ok());
+  std::vector<mm::Embeddings> media_rows;
+  media_rows.push_back(*(*proj)->EncodeImage(img->width, img->height, img->rgb.data(), {}, pool));
+  auto audio_rows = (*proj)->EncodeAudio(wav->samples, pool);
+  ASSERT_TRUE(audio_rows.ok());
+  for (auto& e : *audio_rows) media_rows.push_back(std::move(e));
+  auto family = chat::DetectFamily(lm.tokenizer->vocab().chat_template);
+  chat::Part image, audio, text;
+  image.kind = chat::Part::Kind::kImage;
+  audio.kind = chat::Part::Kind::kAudio;
+  text.text = "What is in this picture, and what do you hear?";
+  auto rendered = chat::Render(*family, {chat::Message::Parts("user", {image, audio, text})}, {});
+  ASSERT_TRUE(rendered.ok());
+  auto chunks = mm::AssemblePrompt(*rendered, *family, *lm.tokenizer, std::move(media_rows), true);
+  ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
+  auto s = engine::Session::Create(*lm.model, {.n_ctx = 512, .n_batch = 256}, pool);
+  for (const auto& ch : *chunks) {
+    if (ch.is_embd()) {
+      ASSERT_TRUE((*s)->FeedEmbeddings(ch.embd.data.data(), ch.embd.n_tok, ch.embd.causal).ok());
+    } else {
+      ASSERT_TRUE((*s)->Feed(ch.ids).ok());
+    }
+  }
+  EXPECT_EQ(r->usage.prompt_tokens, (*s)->n_past());
+  engine::GenerateOptions g;
+  g.max_tokens = 4;
+  g.sampling.temperature = 0;
+  auto want = engine::Generate(**s, *lm.tokenizer, {}, g);
+  ASSERT_TRUE(want.ok());
+  const json& lp = r->response["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(lp.size(), want->tokens.size());
+  for (size_t i = 0; i < want->tokens.size(); ++i)
+    EXPECT_NEAR(lp[i]["logprob"].get<double>(), want->tokens[i].logprob, 1e-5) << i;
+}
+
+TEST(EngineModelMedia, BadMediaIsNamed) {
+  auto m = Unified();
+  auto ask = [&](const json& part) {
+    backends::ChatRequest req;
+    req.body = {{"messages", json::array({{{"role", "user"},
+                                           {"content", json::array({part, {{"type", "text"}, {"text", "?"}}})}}})},
+                {"max_tokens", 1}};
+    return m->Complete(req, nullptr).status();
+  };
+  Status remote = ask({{"type", "image_url"}, {"image_url", {{"url", "https://example.com/a.png"}}}});
+  EXPECT_EQ(ErrorParam(remote), "messages[0].content[0].image_url.url");
+  EXPECT_NE(remote.message().find("not fetched"), std::string::npos);
+  Status b64 = ask({{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,@@@@"}}}});
+  EXPECT_EQ(b64.code(), StatusCode::kInvalidArgument);
+  Status corrupt = ask({{"type", "image_url"},
+                        {"image_url", {{"url", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA"}}}});
+  EXPECT_EQ(corrupt.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorParam(corrupt), "messages[0].content[0].image_url");
+  Status not_audio = ask({{"type", "input_audio"}, {"input_audio", {{"data", "AAAA"}, {"format", "wav"}}}});
+  EXPECT_EQ(not_audio.code(), StatusCode::kInvalidArgument);
+  // A text-only model refuses media by name.
+  backends::ChatRequest req;
+  req.body = {{"messages", json::array({{{"role", "user"},
+                                         {"content", json::array({{{"type", "image_url"},
+                                                                   {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}})}}})}};
+  Status text_only = Loaded()->Complete(req, nullptr).status();
+  EXPECT_NE(text_only.message().find("--mmproj"), std::string::npos) << text_only.ToString();
 }
 
 }  // namespace
