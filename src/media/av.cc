@@ -28,6 +28,14 @@ namespace {
 
 using internal::CheckPixels;
 
+// "Ogg", "MP4", "Matroska" for messages, from the sniffed format.
+std::string ContainerName(std::string_view sniffed) {
+  if (sniffed == "ogg") return "Ogg";
+  if (sniffed == "mp4" || sniffed == "m4a") return "MP4";
+  if (sniffed == "matroska") return "Matroska";
+  return std::string(sniffed);
+}
+
 std::string AvError(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(err, buf, sizeof(buf));
@@ -378,6 +386,35 @@ Status CheckContainerComplete(std::span<const uint8_t> b, std::string_view forma
     }
     return Status::Ok();
   }
+  if (format == "ogg") {
+    // Pages: "OggS", version, flags, granule (8), serial (4), sequence (4), CRC (4), the segment
+    // count and table; the body is the sum of the segments. A compliant stream ends with a page
+    // flagged end-of-stream (0x04), so a file cut exactly between pages is found too.
+    uint64_t pos = 0;
+    bool eos = false;
+    while (pos < b.size()) {
+      if (b.size() - pos < 27 || std::memcmp(&b[pos], "OggS", 4) != 0) {
+        return DataLossError("Ogg: " + std::string(b.size() - pos < 27 ? "truncated" : "corrupt") +
+                             " page header at byte " + std::to_string(pos));
+      }
+      const uint64_t nseg = b[pos + 26];
+      if (pos + 27 + nseg > b.size()) {
+        return DataLossError("Ogg: truncated segment table at byte " + std::to_string(pos));
+      }
+      uint64_t body = 0;
+      for (uint64_t i = 0; i < nseg; ++i) body += b[pos + 27 + i];
+      const uint64_t len = 27 + nseg + body;
+      if (len > b.size() - pos) {
+        return DataLossError("Ogg: truncated: the page at byte " + std::to_string(pos) + " needs " +
+                             std::to_string(len) + " bytes, " + std::to_string(b.size() - pos) +
+                             " remain");
+      }
+      eos = (b[pos + 5] & 0x04) != 0;
+      pos += len;
+    }
+    if (!eos) return DataLossError("Ogg: truncated: the last page is not flagged end-of-stream");
+    return Status::Ok();
+  }
   // Matroska: EBML header element, then the Segment (ID 18 53 80 67) with its size.
   uint64_t pos = 0;
   auto vint = [&](uint64_t& at, uint64_t& value, bool& unknown) -> bool {
@@ -436,9 +473,10 @@ Result<Image> DecodeGifFirstFrame(std::span<const uint8_t> bytes, const Limits& 
 }
 
 Result<Audio> DecodeContainerAudio(std::span<const uint8_t> bytes, const Limits& limits) {
-  TRY(CheckContainerComplete(bytes, SniffFormat(bytes)));
+  const std::string_view format = SniffFormat(bytes);
+  TRY(CheckContainerComplete(bytes, format));
   Container c;
-  TRY(c.Open(bytes, "mov,matroska", "audio"));
+  TRY(c.Open(bytes, format == "ogg" ? "ogg" : "mov,matroska", ContainerName(format) + " audio"));
   int a = c.FindStream(AVMEDIA_TYPE_AUDIO);
   if (a < 0) {
     return InvalidArgumentError(c.label() + ": no audio stream (streams: " + c.StreamList() + ")");
@@ -467,7 +505,7 @@ Result<Video> DecodeVideo(std::span<const uint8_t> bytes, const Limits& limits) 
   }
   TRY(CheckContainerComplete(bytes, sniffed));
   Container c;
-  TRY(c.Open(bytes, "mov,matroska", "video"));
+  TRY(c.Open(bytes, "mov,matroska", ContainerName(sniffed) + " video"));
   const int v = c.FindStream(AVMEDIA_TYPE_VIDEO);
   if (v < 0) {
     return InvalidArgumentError(c.label() + ": no video stream (streams: " + c.StreamList() + ")");

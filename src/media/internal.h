@@ -20,7 +20,7 @@ Status CheckBytes(std::string_view what, size_t size, const Limits& limits);
 Result<Image> DecodeBmp(std::span<const uint8_t> bytes, const Limits& limits);
 // The first frame of a GIF, through libavformat/libavcodec.
 Result<Image> DecodeGifFirstFrame(std::span<const uint8_t> bytes, const Limits& limits);
-// The first audio track of an MP4/Matroska file, through libavformat/libavcodec.
+// The first audio track of an MP4, Matroska or Ogg file, through libavformat/libavcodec.
 Result<Audio> DecodeContainerAudio(std::span<const uint8_t> bytes, const Limits& limits);
 
 // Interleaved float samples at any rate -> mono (mean of channels) 16 kHz in [-1, 1].

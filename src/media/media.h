@@ -70,7 +70,8 @@ std::string_view SniffFormat(std::span<const uint8_t> bytes);
 // JPEG, PNG, WebP (first frame of an animation), GIF (first frame), BMP (uncompressed 1/4/8-bit
 // paletted, 16/24/32-bit incl. bit fields, bottom-up and top-down).
 Result<Image> DecodeImage(std::span<const uint8_t> bytes, const Limits& limits = {});
-// WAV, FLAC, Ogg/Vorbis, MP3 (libsndfile); also the audio track of an MP4/M4A or WebM/MKV file.
+// WAV, FLAC, MP3 (libsndfile); Ogg (Vorbis, Opus, FLAC) and the audio track of an MP4/M4A or
+// WebM/MKV file (libavformat).
 // -> mono 16 kHz. No samples at all is an error.
 Result<Audio> DecodeAudio(std::span<const uint8_t> bytes, const Limits& limits = {});
 // MP4/MOV, WebM, MKV: frames sampled at `limits.video_fps` (the first decoded frame at or after

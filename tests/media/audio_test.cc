@@ -69,11 +69,21 @@ TEST_F(AudioTest, FlacOggMp3) {
   Tone("-r 44100 -b 16 -c 1 t.flac");
   ExpectTone("t.flac", 1.0, 0.5);
   Tone("-r 44100 -c 2 t.ogg");
-  ExpectTone("t.ogg", 1.0, 0.5, 0.002, 0.05);
+  // Ogg is decoded by FFmpeg, which drops the few ms of the first Vorbis half-block.
+  ExpectTone("t.ogg", 1.0, 0.5, 0.005, 0.05);
+
   Tone("-r 44100 -c 1 t.mp3");
   if (::testing::Test::HasFatalFailure()) return;
   // MP3 frames are 1152 samples with encoder delay; the decoder trims what the LAME header says.
   ExpectTone("t.mp3", 1.0, 0.5, 0.08, 0.06);
+}
+
+TEST_F(AudioTest, OggOpus) {
+  REQUIRE_TOOL("ffmpeg");
+  // lavfi's sine has amplitude 1/8; x4 makes 0.5.
+  Ffmpeg("-f lavfi -i sine=frequency=440:sample_rate=48000:duration=1 -af volume=4 "
+         "-c:a libopus t.ogg");
+  ExpectTone("t.ogg", 1.0, 0.5, 0.01, 0.05);
 }
 
 TEST_F(AudioTest, ContainerAudio) {

@@ -198,3 +198,21 @@ TEST_F(BadInputTest, ByteLimit) {
 
 }  // namespace
 }  // namespace hearth::media
+
+namespace hearth::media {
+namespace {
+
+// Regression cases from fuzz/media_fuzz.cc (the input without its selector byte).
+TEST(FuzzRegression, MalformedOggVorbis) {
+  // libsndfile 1.2.0 leaked its Vorbis state on this file; Ogg now goes through FFmpeg, and the
+  // file is refused either way.
+  Result<std::vector<uint8_t>> b =
+      ReadFile(HEARTH_SOURCE_DIR "/tests/media/data/fuzz-ogg-vorbis-malformed.ogg");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Result<Audio> a = DecodeAudio(*b);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find("Ogg"), std::string::npos) << a.status().message();
+}
+
+}  // namespace
+}  // namespace hearth::media
