@@ -1171,6 +1171,10 @@ nlohmann::json EngineModel::Show() const {
     }
   }
   json caps = json::array({"completion"});
+  if (info_.vision) caps.push_back("vision");
+  if (info_.audio) caps.push_back("audio");
+  if (has_template_ && static_cast<chat::Family>(chat_family_) != chat::Family::kGemma3)
+    caps.push_back("tools");
   const engine::SamplingParams d;
   std::string params = "temperature " + std::to_string(d.temperature) + "\ntop_k " +
                        std::to_string(d.top_k) + "\ntop_p " + std::to_string(d.top_p) +

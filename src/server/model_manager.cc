@@ -45,6 +45,17 @@ bool IsProjectorFile(const std::string& file_name) {
   return file_name.rfind("mmproj", 0) == 0 || EndsWith(file_name, ".mmproj.gguf");
 }
 
+// What a projector file takes, from its metadata (no weights read).
+void ReadProjectorCaps(const std::string& mmproj, ModelInfo* info) {
+  if (mmproj.empty()) return;
+  Result<std::unique_ptr<gguf::File>> f = gguf::File::Open(mmproj);
+  if (!f.ok()) return;  // reported when the model loads
+  Result<bool> vision = (*f)->GetBoolOr("clip.has_vision_encoder", false);
+  Result<bool> audio = (*f)->GetBoolOr("clip.has_audio_encoder", false);
+  info->vision = vision.ok() && *vision;
+  info->audio = audio.ok() && *audio;
+}
+
 int64_t MTime(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_mtime) : 0;
@@ -123,6 +134,7 @@ Status ModelManager::Start() {
     e.mmproj = opt_.mmproj_path;
     e.mtime = MTime(opt_.model_path);
     e.info = info;
+    ReadProjectorCaps(e.mmproj, &e.info);
     e.keep_alive_s = -1;  // the model the server was started with stays, unless told otherwise
     e.last_used = Clock::now();
     default_name_ = name;
@@ -184,6 +196,7 @@ void ModelManager::ScanLocked() const {
     e.keep_alive_s = opt_.keep_alive_s;
     auto pj = projectors.find(name);
     e.mmproj = pj != projectors.end() ? pj->second : "";
+    ReadProjectorCaps(e.mmproj, &e.info);
   }
 }
 
@@ -218,9 +231,7 @@ std::vector<ModelInfo> ModelManager::List() const {
   ScanLocked();
   std::vector<ModelInfo> out;
   for (const auto& [n, e] : entries_) {
-    ModelInfo info = e.loaded ? e.loaded->info() : e.info;
-    info.vision = info.audio = false;
-    out.push_back(info);
+    out.push_back(e.loaded ? e.loaded->info() : e.info);
   }
   return out;
 }
