@@ -8,6 +8,9 @@
 
 #include "chat/chat.h"
 #include "core/thread_pool.h"
+#ifdef HEARTH_CLI_MEDIA
+#include "media/media.h"
+#endif
 
 namespace hearth::cli {
 
@@ -144,6 +147,272 @@ Result<std::vector<int32_t>> BuildPrompt(const tokenizer::Tokenizer& tok, const 
   std::vector<int32_t> body = tok.Encode(text, /*parse_special=*/true);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
+}
+
+// ---- multimodal input ----
+
+std::string_view MediaKindName(MediaItem::Kind k) {
+  switch (k) {
+    case MediaItem::Kind::kImage: return "image";
+    case MediaItem::Kind::kAudio: return "audio";
+    case MediaItem::Kind::kVideo: return "video";
+  }
+  return "?";
+}
+
+void MediaOptions::Add(CLI::App& app, bool with_files) {
+  app.add_option("--mmproj", mmproj, "multimodal projector GGUF (mmproj) for images, audio, video");
+  if (with_files) {
+    app.add_option("--image", images, "an image file (repeatable; placed in order, or at <image>)");
+    app.add_option("--audio", audios, "an audio file (repeatable; placed in order, or at <audio>)");
+    app.add_option("--video", videos, "a video file (repeatable; placed in order, or at <video>)");
+  }
+  app.add_option("--image-min-tokens", image_min_tokens,
+                 "fewest tokens per image (0: the projector's default, 40 for Gemma 4)")
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--image-max-tokens", image_max_tokens,
+                 "most tokens per image (0: the projector's default, 280 for Gemma 4)")
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--video-fps", video_fps, "video frames sampled per second")
+      ->check(CLI::Range(0.01, 30.0));
+  app.add_option("--video-max-frames", video_max_frames, "most frames taken from one video")
+      ->check(CLI::Range(1, 1024));
+}
+
+std::vector<MediaItem> MediaOptions::Items(const CLI::App& app) const {
+  std::vector<MediaItem> out;
+  size_t ni = 0, na = 0, nv = 0;
+  for (const CLI::Option* opt : app.parse_order()) {
+    const std::string name = opt->get_name();
+    if (name == "--image" && ni < images.size()) out.push_back({MediaItem::Kind::kImage, images[ni++]});
+    if (name == "--audio" && na < audios.size()) out.push_back({MediaItem::Kind::kAudio, audios[na++]});
+    if (name == "--video" && nv < videos.size()) out.push_back({MediaItem::Kind::kVideo, videos[nv++]});
+  }
+  // Values given several to one flag (--image a b) are not separate parse events: append the rest.
+  while (ni < images.size()) out.push_back({MediaItem::Kind::kImage, images[ni++]});
+  while (na < audios.size()) out.push_back({MediaItem::Kind::kAudio, audios[na++]});
+  while (nv < videos.size()) out.push_back({MediaItem::Kind::kVideo, videos[nv++]});
+  return out;
+}
+
+Result<std::unique_ptr<mm::Projector>> LoadProjector(const MediaOptions& mo,
+                                                     const engine::LoadedModel& lm) {
+  if (mo.mmproj.empty()) return std::unique_ptr<mm::Projector>();
+  return mm::Projector::Load(mo.mmproj, lm.model->config());
+}
+
+Status EncodeMediaFile(const mm::Projector* proj, const MediaItem& item, int video_index,
+                       const MediaOptions& mo, ThreadPool& pool, std::vector<mm::Embeddings>* out) {
+  const std::string what = std::string(MediaKindName(item.kind)) + " '" + item.path + "'";
+  if (!proj) {
+    return FailedPreconditionError(what + " needs the model's multimodal projector: give --mmproj "
+                                   "(the mmproj GGUF that comes with the model)");
+  }
+  auto named = [&](const Status& s) { return Status(s.code(), what + ": " + s.message()); };
+  if (item.kind == MediaItem::Kind::kImage && !proj->has_vision())
+    return FailedPreconditionError(what + ": the projector " + proj->path() + " takes audio only");
+  if (item.kind == MediaItem::Kind::kAudio && !proj->has_audio())
+    return FailedPreconditionError(what + ": the projector " + proj->path() + " (" +
+                                   proj->vision_type() + ") takes no audio");
+  if (item.kind == MediaItem::Kind::kVideo && !proj->has_vision())
+    return FailedPreconditionError(what + ": the projector " + proj->path() + " takes no images");
+#ifdef HEARTH_CLI_MEDIA
+  media::Limits limits;
+  limits.video_fps = mo.video_fps;
+  limits.max_frames = mo.video_max_frames;
+  Result<std::vector<uint8_t>> bytes = media::ReadFile(item.path, limits);
+  if (!bytes.ok()) return bytes.status();
+  const mm::ImageOptions io{mo.image_min_tokens, mo.image_max_tokens};
+  switch (item.kind) {
+    case MediaItem::Kind::kImage: {
+      Result<media::Image> img = media::DecodeImage(*bytes, limits);
+      if (!img.ok()) return named(img.status());
+      Result<mm::Embeddings> e = proj->EncodeImage(img->width, img->height, img->rgb.data(), io, pool);
+      if (!e.ok()) return named(e.status());
+      out->push_back(std::move(*e));
+      return Status::Ok();
+    }
+    case MediaItem::Kind::kAudio: {
+      Result<media::Audio> a = media::DecodeAudio(*bytes, limits);
+      if (!a.ok()) return named(a.status());
+      Result<std::vector<mm::Embeddings>> e = proj->EncodeAudio(a->samples, pool);
+      if (!e.ok()) return named(e.status());
+      for (auto& x : *e) out->push_back(std::move(x));
+      return Status::Ok();
+    }
+    case MediaItem::Kind::kVideo: {
+      Result<media::Video> v = media::DecodeVideo(*bytes, limits);
+      if (!v.ok()) return named(v.status());
+      if (v->frames.empty()) return InvalidArgumentError(what + ": no frames were decoded");
+      for (const media::VideoFrame& f : v->frames) {
+        Result<mm::Embeddings> e =
+            proj->EncodeImage(f.image.width, f.image.height, f.image.rgb.data(), io, pool);
+        if (!e.ok()) return named(e.status());
+        e->video_index = video_index;
+        e->frame_time_s = f.time_s;
+        out->push_back(std::move(*e));
+      }
+      if (v->has_audio && !v->audio.samples.empty()) {
+        if (proj->has_audio()) {
+          Result<std::vector<mm::Embeddings>> e = proj->EncodeAudio(v->audio.samples, pool);
+          if (!e.ok()) return named(e.status());
+          for (auto& x : *e) {
+            x.video_index = video_index;
+            out->push_back(std::move(x));
+          }
+        } else {
+          std::fprintf(stderr, "hearth: note: %s: the projector takes no audio, the video's sound "
+                       "is left out\n", what.c_str());
+        }
+      }
+      return Status::Ok();
+    }
+  }
+  return InternalError("unknown media kind");
+#else
+  (void)video_index;
+  (void)mo;
+  (void)pool;
+  (void)out;
+  (void)named;
+  return UnimplementedError(what + ": this hearth was built without media decoding (src/media)");
+#endif
+}
+
+Result<std::vector<chat::Part>> UserParts(const std::string& text, std::vector<MediaItem>* items_io) {
+  const std::vector<MediaItem>& items = *items_io;
+  static constexpr std::string_view kPh[3] = {"<image>", "<audio>", "<video>"};
+  auto kind_of = [](int k) { return static_cast<MediaItem::Kind>(k); };
+  auto part_kind = [](MediaItem::Kind k) {
+    switch (k) {
+      case MediaItem::Kind::kImage: return chat::Part::Kind::kImage;
+      case MediaItem::Kind::kAudio: return chat::Part::Kind::kAudio;
+      case MediaItem::Kind::kVideo: return chat::Part::Kind::kVideo;
+    }
+    return chat::Part::Kind::kText;
+  };
+  std::vector<chat::Part> parts;
+  bool any_ph = false;
+  for (std::string_view ph : kPh) any_ph |= text.find(ph) != std::string::npos;
+  if (!any_ph) {
+    for (const MediaItem& it : items) parts.push_back({part_kind(it.kind), ""});
+    if (!text.empty()) parts.push_back({chat::Part::Kind::kText, text});
+    return parts;
+  }
+  int counts[3] = {0, 0, 0}, given[3] = {0, 0, 0};
+  for (const MediaItem& it : items) ++given[static_cast<int>(it.kind)];
+  size_t pos = 0;
+  std::string pending;
+  while (pos < text.size()) {
+    int which = -1;
+    for (int k = 0; k < 3; ++k) {
+      if (text.compare(pos, kPh[k].size(), kPh[k]) == 0) which = k;
+    }
+    if (which < 0) {
+      pending += text[pos++];
+      continue;
+    }
+    if (!pending.empty()) parts.push_back({chat::Part::Kind::kText, std::move(pending)});
+    pending.clear();
+    parts.push_back({part_kind(kind_of(which)), ""});
+    ++counts[which];
+    pos += kPh[which].size();
+  }
+  if (!pending.empty()) parts.push_back({chat::Part::Kind::kText, std::move(pending)});
+  for (int k = 0; k < 3; ++k) {
+    if (counts[k] != given[k]) {
+      return InvalidArgumentError("the prompt has " + std::to_string(counts[k]) + " " +
+                                  std::string(kPh[k]) + " placeholder(s) but " +
+                                  std::to_string(given[k]) + " " +
+                                  std::string(MediaKindName(kind_of(k))) + " file(s) were given");
+    }
+  }
+  // The k-th placeholder of a kind takes the k-th file of that kind.
+  std::vector<MediaItem> ordered;
+  size_t next[3] = {0, 0, 0};
+  for (const chat::Part& p : parts) {
+    if (p.kind == chat::Part::Kind::kText) continue;
+    const int k = p.kind == chat::Part::Kind::kImage ? 0 : p.kind == chat::Part::Kind::kAudio ? 1 : 2;
+    while (static_cast<int>(items[next[k]].kind) != k) ++next[k];
+    ordered.push_back(items[next[k]++]);
+  }
+  *items_io = std::move(ordered);
+  return parts;
+}
+
+Result<chat::Family> MediaFamily(const tokenizer::Tokenizer& tok) {
+  const std::string& tmpl = tok.vocab().chat_template;
+  if (!tmpl.empty()) {
+    Result<chat::Family> f = chat::DetectFamily(tmpl);
+    if (f.ok()) return f;
+  }
+  if (tok.Find("<|image>") >= 0) return chat::Family::kGemma4;
+  if (tok.Find("<start_of_image>") >= 0) return chat::Family::kGemma3;
+  return FailedPreconditionError("the model's vocabulary has no media markers: it takes text only");
+}
+
+Result<std::vector<mm::PromptChunk>> BuildMultimodalPrompt(const tokenizer::Tokenizer& tok,
+                                                           const std::string& system,
+                                                           const std::vector<chat::Part>& parts,
+                                                           std::vector<mm::Embeddings> media,
+                                                           bool raw, bool think) {
+  ASSIGN_OR_RETURN(chat::Family family, MediaFamily(tok));
+  for (const chat::Part& p : parts) {
+    const std::string_view marker = p.kind == chat::Part::Kind::kImage   ? chat::ImageMarker(family)
+                                    : p.kind == chat::Part::Kind::kAudio ? chat::AudioMarker(family)
+                                    : p.kind == chat::Part::Kind::kVideo ? chat::VideoMarker(family)
+                                                                         : std::string_view("-");
+    if (marker.empty()) {
+      return InvalidArgumentError(std::string(chat::FamilyName(family)) + " prompts cannot hold " +
+                                  (p.kind == chat::Part::Kind::kAudio ? "audio" : "video"));
+    }
+  }
+  std::string text;
+  if (raw) {
+    if (!system.empty()) text = system + "\n\n";
+    for (const chat::Part& p : parts) {
+      switch (p.kind) {
+        case chat::Part::Kind::kText: text += p.text; break;
+        case chat::Part::Kind::kImage: text += chat::ImageMarker(family); break;
+        case chat::Part::Kind::kAudio: text += chat::AudioMarker(family); break;
+        case chat::Part::Kind::kVideo: text += chat::VideoMarker(family); break;
+      }
+    }
+  } else {
+    if (tok.vocab().chat_template.empty())
+      return FailedPreconditionError("the model has no chat template (tokenizer.chat_template); "
+                                     "use --raw to send the prompt as is");
+    std::vector<chat::Message> msgs;
+    if (!system.empty()) msgs.push_back(chat::Message::Text("system", system));
+    msgs.push_back(chat::Message::Parts("user", parts));
+    chat::Options opt;
+    opt.enable_thinking = think;
+    ASSIGN_OR_RETURN(text, chat::Render(family, msgs, opt));
+  }
+  return mm::AssemblePrompt(text, family, tok, std::move(media),
+                            tok.add_bos() && tok.bos_id() >= 0);
+}
+
+int64_t ChunkPositions(std::span<const mm::PromptChunk> chunks) {
+  int64_t n = 0;
+  for (const mm::PromptChunk& c : chunks) n += c.is_embd() ? c.embd.n_tok : static_cast<int64_t>(c.ids.size());
+  return n;
+}
+
+Status FeedChunks(engine::Session& s, std::span<const mm::PromptChunk> chunks) {
+  for (const mm::PromptChunk& c : chunks) {
+    if (c.is_embd()) {
+      if (c.embd.n_embd != s.model().config().n_embd) {
+        return InvalidArgumentError("media embeddings are " + std::to_string(c.embd.n_embd) +
+                                    " wide but the model takes " +
+                                    std::to_string(s.model().config().n_embd));
+      }
+      TRY(s.FeedEmbeddings(c.embd.data.data(), c.embd.n_tok, c.embd.causal));
+    } else if (!c.ids.empty()) {
+      TRY(s.Feed(c.ids));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace hearth::cli

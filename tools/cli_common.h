@@ -5,12 +5,19 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "chat/chat.h"
 #include "core/status.h"
+#include "core/thread_pool.h"
+#include "engine/session.h"
 #include "engine/generate.h"
 #include "engine/loader.h"
+#include "mm/projector.h"
 #include "model/kv_cache.h"
 
 namespace hearth::cli {
@@ -48,6 +55,53 @@ Result<std::vector<int32_t>> ParseIds(const std::string& s);
 // tokenizes it (BOS added once); raw = no template.
 Result<std::vector<int32_t>> BuildPrompt(const tokenizer::Tokenizer& tok, const std::string& system,
                                          const std::string& user, bool raw, bool think);
+
+// ---- multimodal input (hearth run / hearth chat) ----
+
+struct MediaItem {
+  enum class Kind { kImage, kAudio, kVideo };
+  Kind kind = Kind::kImage;
+  std::string path;
+};
+std::string_view MediaKindName(MediaItem::Kind k);  // "image", "audio", "video"
+
+struct MediaOptions {
+  std::string mmproj;
+  std::vector<std::string> images, audios, videos;
+  int image_min_tokens = 0, image_max_tokens = 0;  // 0: the projector's defaults
+  double video_fps = 1.0;
+  int video_max_frames = 32;
+  // --mmproj, --image, --audio, --video (repeatable), the image token limits, video sampling.
+  void Add(CLI::App& app, bool with_files);
+  // The files in command-line order (from the app's parse order).
+  std::vector<MediaItem> Items(const CLI::App& app) const;
+};
+
+// Loads --mmproj for the model (nullptr when none is given). Errors name the mismatch.
+Result<std::unique_ptr<mm::Projector>> LoadProjector(const MediaOptions& mo,
+                                                     const engine::LoadedModel& lm);
+// Decodes a media file and encodes it with the projector, appending its Embeddings in prompt
+// order (a video: its frames, then its audio chunks when the projector takes audio, all tagged
+// with `video_index`). Errors name the file.
+Status EncodeMediaFile(const mm::Projector* proj, const MediaItem& item, int video_index,
+                       const MediaOptions& mo, ThreadPool& pool, std::vector<mm::Embeddings>* out);
+// Splits the user text at the placeholders "<image>", "<audio>" and "<video>" into chat parts,
+// matching the k-th placeholder of a kind with the k-th item of that kind, and reorders `items`
+// into the order the parts place them; without placeholders the media parts come first, in
+// order. Counts that differ are an error.
+Result<std::vector<chat::Part>> UserParts(const std::string& text, std::vector<MediaItem>* items);
+// Renders the turn (chat template or raw) and places the media: the chunks to feed.
+Result<std::vector<mm::PromptChunk>> BuildMultimodalPrompt(const tokenizer::Tokenizer& tok,
+                                                           const std::string& system,
+                                                           const std::vector<chat::Part>& parts,
+                                                           std::vector<mm::Embeddings> media,
+                                                           bool raw, bool think);
+// The prompt family for media markers: from the chat template, else from the vocabulary.
+Result<chat::Family> MediaFamily(const tokenizer::Tokenizer& tok);
+// Positions the chunks take (ids + embedding rows).
+int64_t ChunkPositions(std::span<const mm::PromptChunk> chunks);
+// Feeds the chunks in order: ids with Feed, embeddings with FeedEmbeddings(causal flag).
+Status FeedChunks(engine::Session& s, std::span<const mm::PromptChunk> chunks);
 
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddChatCommand(CLI::App& app, int* exit_code);
