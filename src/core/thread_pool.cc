@@ -33,10 +33,12 @@ void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
     // Spin a little: consecutive jobs in a forward pass arrive microseconds apart.
+    // Past the first few thousand pauses, yield between checks: on a machine with more runnable
+    // threads than cores, a spinning worker would otherwise hold the core the caller needs.
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && spins < 20000) {
       HEARTH_PAUSE();
-      ++spins;
+      if (++spins > 4000 && spins % 64 == 0) std::this_thread::yield();
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mu_);
@@ -65,7 +67,10 @@ void ThreadPool::RunOnAllImpl(void* obj, ThreadFn call) {
   }
   cv_.notify_all();
   call(obj, 0);
-  while (pending_.load(std::memory_order_acquire) != 0) HEARTH_PAUSE();
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    HEARTH_PAUSE();
+    if (spins > 4000) std::this_thread::yield();  // a worker was descheduled: let it run
+  }
   job_obj_ = nullptr;
   job_call_ = nullptr;
 }
