@@ -1,8 +1,8 @@
 // BMP, parsed here (no Debian library reads it): BITMAPFILEHEADER + a BITMAPCOREHEADER (12 bytes)
 // or BITMAPINFOHEADER and its V2-V5 extensions (40..124 bytes); uncompressed 1/4/8-bit paletted,
-// 16/32-bit with default or explicit bit-field masks, 24-bit BGR; bottom-up or top-down rows.
-// RLE and embedded JPEG/PNG compressions are refused. Every offset and length is checked against
-// the buffer before it is read.
+// 16/32-bit with default or explicit bit-field masks, 24-bit BGR; bottom-up or top-down rows; RLE8
+// and RLE4. Embedded JPEG/PNG compressions are refused. Every offset and length is checked
+// against the buffer before it is read.
 #include <cstring>
 #include <string>
 
@@ -35,6 +35,57 @@ struct Field {
 };
 
 Status Corrupt(const std::string& what) { return DataLossError("BMP: " + what); }
+
+// RLE8 / RLE4 (bottom-up only): (count, value) runs, and escapes after a zero count: 0 end of
+// line, 1 end of bitmap, 2 a (dx, dy) jump, n >= 3 n literal pixels padded to 16 bits. Pixels
+// never written keep palette entry 0. Pixels past the row or the image are dropped: encoders
+// (ImageMagick among them) run rows out to an even width.
+Result<Image> DecodeRle(std::span<const uint8_t> b, uint64_t pos, int64_t width, int64_t height,
+                        uint32_t bpp, const std::vector<uint8_t>& palette) {
+  const std::string name = bpp == 8 ? "RLE8" : "RLE4";
+  Image image;
+  image.width = static_cast<int>(width);
+  image.height = static_cast<int>(height);
+  image.rgb.resize(size_t(width) * height * 3);
+  for (size_t i = 0; i < size_t(width) * height; ++i) std::memcpy(&image.rgb[i * 3], &palette[0], 3);
+  int64_t x = 0, y = 0;  // y counts rows from the bottom
+  auto put = [&](uint32_t index) {
+    if (x < width && y < height) {
+      std::memcpy(&image.rgb[(size_t(height - 1 - y) * width + x) * 3], &palette[index * 3], 3);
+    }
+    ++x;
+  };
+  auto at = [&](uint64_t p) { return p < b.size(); };
+  for (;;) {
+    if (!at(pos + 1)) return Corrupt(name + ": truncated: no end-of-bitmap marker");
+    const uint32_t count = b[pos], value = b[pos + 1];
+    pos += 2;
+    if (count > 0) {
+      for (uint32_t i = 0; i < count; ++i) {
+        uint32_t index = bpp == 8 ? value : (i % 2 == 0 ? value >> 4 : value & 15);
+        put(index);
+      }
+    } else if (value == 0) {
+      x = 0;
+      ++y;
+    } else if (value == 1) {
+      return image;
+    } else if (value == 2) {
+      if (!at(pos + 1)) return Corrupt(name + ": truncated delta");
+      x += b[pos];
+      y += b[pos + 1];
+      pos += 2;
+    } else {
+      const uint64_t bytes = bpp == 8 ? value : (value + 1) / 2;
+      if (!at(pos + bytes - 1)) return Corrupt(name + ": truncated literal run");
+      for (uint32_t i = 0; i < value; ++i) {
+        uint32_t index = bpp == 8 ? b[pos + i] : (i % 2 == 0 ? b[pos + i / 2] >> 4 : b[pos + i / 2] & 15);
+        put(index);
+      }
+      pos += bytes + (bytes & 1);
+    }
+  }
+}
 
 }  // namespace
 
@@ -91,6 +142,11 @@ Result<Image> DecodeBmp(std::span<const uint8_t> b, const Limits& limits) {
     rmask = Le32(m);
     gmask = Le32(m + 4);
     bmask = Le32(m + 8);
+  } else if (compression == 1 || compression == 2) {
+    if (bpp != (compression == 1 ? 8u : 4u) || top_down) {
+      return Corrupt(std::string(compression == 1 ? "RLE8" : "RLE4") + " with " +
+                     std::to_string(bpp) + " bits per pixel" + (top_down ? ", top-down" : ""));
+    }
   } else if (compression != 0) {
     static const char* kNames[] = {"none", "RLE8", "RLE4", "bitfields", "JPEG", "PNG"};
     std::string name = compression < 6 ? kNames[compression] : std::to_string(compression);
@@ -124,6 +180,8 @@ Result<Image> DecodeBmp(std::span<const uint8_t> b, const Limits& limits) {
       palette[i * 3 + 2] = e[0];
     }
   }
+
+  if (compression == 1 || compression == 2) return DecodeRle(b, pixel_offset, width, height, bpp, palette);
 
   const uint64_t stride = ((uint64_t(width) * bpp + 31) / 32) * 4;
   if (pixel_offset > b.size() || stride * uint64_t(height) > b.size() - pixel_offset) {

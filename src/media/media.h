@@ -67,8 +67,8 @@ Kind Sniff(std::span<const uint8_t> bytes);
 // "unknown". Used in error messages.
 std::string_view SniffFormat(std::span<const uint8_t> bytes);
 
-// JPEG, PNG, WebP (first frame of an animation), GIF (first frame), BMP (uncompressed 1/4/8-bit
-// paletted, 16/24/32-bit incl. bit fields, bottom-up and top-down).
+// JPEG, PNG, WebP (first frame of an animation), GIF (first frame), BMP (1/4/8-bit paletted,
+// RLE4/RLE8, 16/24/32-bit incl. bit fields, bottom-up and top-down).
 Result<Image> DecodeImage(std::span<const uint8_t> bytes, const Limits& limits = {});
 // WAV, FLAC, MP3 (libsndfile); Ogg (Vorbis, Opus, FLAC) and the audio track of an MP4/M4A or
 // WebM/MKV file (libavformat).

@@ -235,7 +235,8 @@ TEST_F(ImageTest, GifFirstFrame) {
 
 TEST_F(ImageTest, BmpDepthsMatchImageMagick) {
   REQUIRE_TOOL("convert");
-  // 20 colours (8-bit palette), three (4-bit), black and white (1-bit), a gradient (24/32-bit).
+  // 20 colours (8-bit palette), three (4-bit), black and white (1-bit), a gradient (24/32-bit);
+  // the palette ones also run-length encoded.
   std::string twenty = "-size 1x15";
   for (int i = 0; i < 20; ++i) {
     twenty += " xc:'rgb(" + std::to_string(i * 12) + "," + std::to_string(250 - i * 12) + "," +
@@ -248,6 +249,7 @@ TEST_F(ImageTest, BmpDepthsMatchImageMagick) {
   const std::string gradient = "-size 23x15 gradient:red-blue";
   const std::pair<std::string, std::string> kinds[] = {
       {twenty, "+dither -colors 32 -compress None BMP3:b8.bmp"},
+      {twenty, "+dither -colors 32 -compress RLE BMP3:r8.bmp"},
       {three, "+dither -colors 8 -compress None BMP3:b4.bmp"},
       {mono, "BMP3:b1.bmp"},
       {gradient, "-type TrueColor BMP3:b24.bmp"},
@@ -260,11 +262,38 @@ TEST_F(ImageTest, BmpDepthsMatchImageMagick) {
     ASSERT_GT(bytes.size(), 30u);
     const int bpp = bytes[28];
     EXPECT_EQ(bpp, std::stoi(name.substr(1))) << name << " is not the depth it is named for";
+    if (name[0] == 'r') EXPECT_EQ(bytes[30], 1) << name << " is not RLE8";
     Image im = Decode(name);
     EXPECT_EQ(im.width, 23) << name;
     EXPECT_EQ(im.height, 15) << name;
     EXPECT_EQ(im.rgb, MagickRgb(name)) << name;
   }
+}
+
+// ImageMagick never writes RLE4, so this one is built by hand: 5x2, palette {black, red, blue},
+// bottom row "run of 5 alternating red/blue", top row "literal 3 pixels blue red blue, then end".
+TEST(Bmp, Rle4) {
+  std::vector<uint8_t> b = {'B', 'M', 0, 0, 0, 0, 0, 0, 0, 0, 66, 0, 0, 0,  // pixels at 66
+                            40, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 1, 0, 4, 0, 2, 0, 0, 0,
+                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+                            0, 0, 0, 0, 0, 0, 255, 0, 255, 0, 0, 0};  // BGRx palette
+  ASSERT_EQ(b.size(), 66u);
+  const uint8_t data[] = {5, 0x12, 0, 0,             // 5 pixels: 1 2 1 2 1; end of line
+                          0, 3, 0x21, 0x20, 0, 1};  // literal 2 1 2 (2 bytes, even); end
+  b.insert(b.end(), std::begin(data), std::end(data));
+  Result<Image> im = DecodeImage(b);
+  ASSERT_TRUE(im.ok()) << im.status().ToString();
+  ASSERT_EQ(im->width, 5);
+  const std::array<int, 3> red{255, 0, 0}, blue{0, 0, 255}, black{0, 0, 0};
+  // Row 0 is the top (the second row in the file).
+  EXPECT_TRUE(Near(Px(*im, 0, 0), blue, 0));
+  EXPECT_TRUE(Near(Px(*im, 1, 0), red, 0));
+  EXPECT_TRUE(Near(Px(*im, 2, 0), blue, 0));
+  EXPECT_TRUE(Near(Px(*im, 3, 0), black, 0));  // never written: palette entry 0
+  for (int x = 0; x < 5; ++x) EXPECT_TRUE(Near(Px(*im, x, 1), x % 2 ? blue : red, 0)) << x;
+  // Without its end marker the data is truncated.
+  b.resize(b.size() - 2);
+  EXPECT_FALSE(DecodeImage(b).ok());
 }
 
 TEST_F(ImageTest, BmpTopDown) {
