@@ -936,10 +936,11 @@ Status Server::Start() {
   im.svr.set_read_timeout(30, 0);
   im.svr.set_write_timeout(30, 0);
   im.svr.set_tcp_nodelay(true);
-  // An idle keep-alive connection holds its worker until this timeout, and httplib cannot close it
-  // early, so it bounds how long a shutdown waits after the last request. Clients learn it from
-  // the Keep-Alive header and close first (node's fetch, for one, a second before).
-  im.svr.set_keep_alive_timeout(2);
+  // An idle keep-alive connection holds its worker until this timeout (httplib cannot close it
+  // early), so a shutdown can wait this long after the last request. Shorter is worse: node's
+  // fetch, told "timeout=2", still reused connections the server was closing (EPIPE on large
+  // bodies under load).
+  im.svr.set_keep_alive_timeout(5);
   // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port and
   // silently take half the connections; only SO_REUSEADDR (quick restarts) is wanted.
   im.svr.set_socket_options([](socket_t sock) {
