@@ -1,6 +1,6 @@
 // Audio: WAV, FLAC and MP3 through libsndfile reading from memory, then down-mix (mean of
 // channels) and resampling to 16 kHz with soxr. Ogg (Vorbis, Opus, FLAC), MP4/M4A and
-// Matroska/WebM audio goes through libavformat (av.cc) and joins here at MonoResample16k.
+// Matroska/WebM audio goes through libavformat (av.cc) and joins here at MonoResampler.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -176,19 +176,14 @@ Result<Audio> DecodeWithSndfile(std::span<const uint8_t> bytes, const Limits& li
     return OutOfRangeError(format + ": audio is " + Seconds(declared_s) +
                            " long, more than the limit of " + Seconds(limits.max_audio_s));
   }
-  const int64_t max_frames = static_cast<int64_t>(limits.max_audio_s * info.samplerate) + 1;
-  std::vector<float> pcm;
+  internal::MonoResampler mono(ch, info.samplerate, limits, format);
   std::vector<float> chunk(size_t(4096) * ch);
   int64_t got = 0;
   for (;;) {
     sf_count_t n = sf_readf_float(sf, chunk.data(), 4096);
     if (n <= 0) break;
     got += n;
-    if (got > max_frames) {
-      return OutOfRangeError(format + ": audio is longer than the limit of " +
-                             Seconds(limits.max_audio_s));
-    }
-    pcm.insert(pcm.end(), chunk.begin(), chunk.begin() + n * ch);
+    TRY(mono.Add(chunk.data(), static_cast<size_t>(n)));
   }
   if (sf_error(sf) != SF_ERR_NO_ERROR) {
     return DataLossError(format + ": corrupt data after " + std::to_string(got) + " frames: " +
@@ -202,51 +197,81 @@ Result<Audio> DecodeWithSndfile(std::span<const uint8_t> bytes, const Limits& li
     return DataLossError(format + ": truncated: the header says " + std::to_string(info.frames) +
                          " frames, the data holds " + std::to_string(got));
   }
-  return internal::MonoResample16k(pcm, ch, info.samplerate, limits, format);
+  return mono.Finish();
 }
 
 }  // namespace
 
 namespace internal {
 
-Result<Audio> MonoResample16k(const std::vector<float>& interleaved, int channels, int rate,
-                              const Limits& limits, std::string_view format) {
-  const size_t frames = channels > 0 ? interleaved.size() / channels : 0;
-  if (frames == 0) return InvalidArgumentError(std::string(format) + ": the audio has no samples");
-  const double seconds = double(frames) / rate;
-  if (seconds > limits.max_audio_s) {
-    return OutOfRangeError(std::string(format) + ": audio is " + Seconds(seconds) +
-                           " long, more than the limit of " + Seconds(limits.max_audio_s));
+MonoResampler::MonoResampler(int channels, int rate, const Limits& limits, std::string format)
+    : channels_(channels), rate_(rate), limits_(limits), format_(std::move(format)) {}
+
+MonoResampler::~MonoResampler() {
+  if (soxr_) soxr_delete(static_cast<soxr_t>(soxr_));
+}
+
+Status MonoResampler::Add(const float* interleaved, size_t frames) {
+  in_frames_ += static_cast<int64_t>(frames);
+  if (double(in_frames_) / rate_ > limits_.max_audio_s) {
+    return OutOfRangeError(format_ + ": audio is longer than the limit of " +
+                           Seconds(limits_.max_audio_s));
   }
-  std::vector<float> mono(frames);
+  mono_.resize(frames);
   for (size_t i = 0; i < frames; ++i) {
     float sum = 0;
-    for (int c = 0; c < channels; ++c) {
-      float v = interleaved[i * channels + c];
+    for (int c = 0; c < channels_; ++c) {
+      float v = interleaved[i * channels_ + c];
       sum += std::isfinite(v) ? v : 0.0f;
     }
-    mono[i] = sum / channels;
+    mono_[i] = sum / channels_;
   }
-  Audio out;
-  if (rate == 16000) {
-    out.samples = std::move(mono);
-  } else {
-    const size_t olen = static_cast<size_t>(std::llround(double(frames) * 16000 / rate));
-    out.samples.resize(std::max<size_t>(olen, 1));
-    size_t idone = 0, odone = 0;
+  return Push(mono_.data(), frames);
+}
+
+Status MonoResampler::Push(const float* mono, size_t n) {
+  if (rate_ == 16000) {
+    if (mono) out_.insert(out_.end(), mono, mono + n);
+    return Status::Ok();
+  }
+  if (!soxr_) {
+    soxr_error_t err = nullptr;
     soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-    soxr_error_t err = soxr_oneshot(rate, 16000, 1, mono.data(), frames, &idone,
-                                    out.samples.data(), out.samples.size(), &odone, &io, &q,
-                                    nullptr);
-    if (err) return InternalError(std::string(format) + ": resampling to 16 kHz failed: " + err);
-    out.samples.resize(odone);
-    if (out.samples.empty()) {
-      return InvalidArgumentError(std::string(format) + ": the audio has no samples at 16 kHz");
+    soxr_ = soxr_create(rate_, 16000, 1, &err, &io, &q, nullptr);
+    if (err || !soxr_) {
+      return InternalError(format_ + ": cannot resample " + std::to_string(rate_) +
+                           " Hz to 16 kHz: " + (err ? err : "soxr_create failed"));
     }
   }
-  for (float& v : out.samples) v = std::clamp(v, -1.0f, 1.0f);
-  return out;
+  // Room for this block's output plus the filter's delay; a null block drains the filter.
+  const size_t room = static_cast<size_t>(double(n) * 16000 / rate_) + 1024;
+  size_t consumed = 0;
+  for (;;) {
+    const size_t at = out_.size();
+    out_.resize(at + room);
+    size_t idone = 0, odone = 0;
+    soxr_error_t err = soxr_process(static_cast<soxr_t>(soxr_), mono ? mono + consumed : nullptr,
+                                    n - consumed, &idone, out_.data() + at, room, &odone);
+    out_.resize(at + odone);
+    if (err) return InternalError(format_ + ": resampling to 16 kHz failed: " + err);
+    consumed += idone;
+    if (mono ? consumed >= n : odone == 0) break;
+  }
+  return Status::Ok();
+}
+
+Result<Audio> MonoResampler::Finish() {
+  if (in_frames_ == 0) return InvalidArgumentError(format_ + ": the audio has no samples");
+  if (rate_ != 16000) TRY(Push(nullptr, 0));
+  // soxr's output runs to the input's end exactly: round(frames * 16000 / rate) samples.
+  const size_t want = static_cast<size_t>(std::llround(double(in_frames_) * 16000 / rate_));
+  if (out_.size() > want) out_.resize(want);
+  if (out_.empty()) return InvalidArgumentError(format_ + ": the audio has no samples at 16 kHz");
+  Audio audio;
+  audio.samples = std::move(out_);
+  for (float& v : audio.samples) v = std::clamp(v, -1.0f, 1.0f);
+  return audio;
 }
 
 }  // namespace internal

@@ -189,14 +189,15 @@ class Container {
     return image;
   }
 
-  // Appends a decoded audio frame as interleaved float at the stream's own rate and layout.
+  // Feeds a decoded audio frame, as interleaved float, to the mono 16 kHz resampler.
   Status AppendAudio(const AVFrame* f, const Limits& limits) {
     const int ch = f->ch_layout.nb_channels;
     if (ch <= 0 || ch > 64 || f->sample_rate <= 0 || f->sample_rate > 1'000'000) {
       return DataLossError(label_ + ": invalid audio frame (" + std::to_string(ch) +
                            " channels at " + std::to_string(f->sample_rate) + " Hz)");
     }
-    if (audio_channels_ == 0) {
+    if (!mono_) {
+      mono_ = std::make_unique<internal::MonoResampler>(ch, f->sample_rate, limits, label_);
       audio_channels_ = ch;
       audio_rate_ = f->sample_rate;
     } else if (ch != audio_channels_ || f->sample_rate != audio_rate_) {
@@ -209,33 +210,28 @@ class Container {
       swr_free(&swr_);
       // (FFmpeg 5.1 takes the layouts as non-const pointers; it only reads them.)
       auto* layout = const_cast<AVChannelLayout*>(&f->ch_layout);
-      int err = swr_alloc_set_opts2(&swr_, layout, AV_SAMPLE_FMT_FLT, f->sample_rate, layout, static_cast<AVSampleFormat>(f->format),
+      int err = swr_alloc_set_opts2(&swr_, layout, AV_SAMPLE_FMT_FLT, f->sample_rate, layout,
+                                    static_cast<AVSampleFormat>(f->format),
                                     f->sample_rate, 0, nullptr);
       if (err >= 0) err = swr_init(swr_);
       if (err < 0) return DataLossError(label_ + ": cannot convert the audio: " + AvError(err));
       swr_format_ = f->format;
     }
-    const size_t at = audio_.size();
     const int cap = f->nb_samples + 256;
-    audio_.resize(at + size_t(cap) * ch);
-    auto* out = reinterpret_cast<uint8_t*>(audio_.data() + at);
+    block_.resize(size_t(cap) * ch);
+    auto* out = reinterpret_cast<uint8_t*>(block_.data());
     int n = swr_convert(swr_, &out, cap, const_cast<const uint8_t**>(f->extended_data),
                         f->nb_samples);
     if (n < 0) return DataLossError(label_ + ": cannot convert the audio: " + AvError(n));
-    audio_.resize(at + size_t(n) * ch);
-    if (double(audio_.size() / ch) / audio_rate_ > limits.max_audio_s) {
-      return OutOfRangeError(label_ + ": the audio is longer than the limit of " +
-                             Seconds(limits.max_audio_s));
-    }
-    return Status::Ok();
+    return mono_->Add(block_.data(), static_cast<size_t>(n));
   }
 
-  Result<Audio> TakeAudio(const Limits& limits) {
-    if (audio_channels_ == 0) return InvalidArgumentError(label_ + ": the audio has no samples");
-    return internal::MonoResample16k(audio_, audio_channels_, audio_rate_, limits, label_);
+  Result<Audio> TakeAudio() {
+    if (!mono_) return InvalidArgumentError(label_ + ": the audio has no samples");
+    return mono_->Finish();
   }
 
-  bool HasAudio() const { return audio_channels_ > 0 && !audio_.empty(); }
+  bool HasAudio() const { return mono_ && mono_->input_frames() > 0; }
   AVFormatContext* fmt() { return fmt_; }
   const std::string& label() const { return label_; }
   AVCodecContext* video_dec_ = nullptr;
@@ -248,7 +244,8 @@ class Container {
   SwsContext* sws_ = nullptr;
   SwrContext* swr_ = nullptr;
   int swr_format_ = -1;
-  std::vector<float> audio_;
+  std::unique_ptr<internal::MonoResampler> mono_;
+  std::vector<float> block_;
   int audio_channels_ = 0, audio_rate_ = 0;
   std::string label_;
 };
@@ -483,7 +480,7 @@ Result<Audio> DecodeContainerAudio(std::span<const uint8_t> bytes, const Limits&
   }
   ASSIGN_OR_RETURN(c.audio_dec_, c.OpenDecoder(a));
   TRY(DecodeLoop(c, -1, a, limits, [](const AVFrame*) -> Result<bool> { return false; }));
-  return c.TakeAudio(limits);
+  return c.TakeAudio();
 }
 
 }  // namespace internal
@@ -576,7 +573,7 @@ Result<Video> DecodeVideo(std::span<const uint8_t> bytes, const Limits& limits) 
                          " but its packets end at " + Seconds(packets_end));
   }
   if (a >= 0 && c.HasAudio()) {  // an audio track without samples counts as none
-    ASSIGN_OR_RETURN(video.audio, c.TakeAudio(limits));
+    ASSIGN_OR_RETURN(video.audio, c.TakeAudio());
     video.has_audio = true;
   }
   return video;

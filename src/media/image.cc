@@ -184,6 +184,7 @@ struct JpegContext {
   jpeg_progress_mgr progress;
   std::jmp_buf jump;
   std::string error;
+  bool limit_error = false;
   const Limits* limits = nullptr;
   Image* out = nullptr;
   std::vector<uint8_t> row;  // CMYK rows
@@ -231,6 +232,7 @@ bool JpegRun(JpegContext* ctx, std::span<const uint8_t> bytes) {
   Status size = CheckPixels("JPEG", c->image_width, c->image_height, *ctx->limits);
   if (!size.ok()) {
     ctx->error = size.message();
+    ctx->limit_error = size.code() == StatusCode::kResourceExhausted;
     return false;
   }
   const bool cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
@@ -281,9 +283,7 @@ Result<Image> DecodeJpeg(std::span<const uint8_t> bytes, const Limits& limits) {
   bool ok = JpegRun(ctx.get(), bytes);
   jpeg_destroy_decompress(&ctx->cinfo);
   if (!ok) {
-    if (ctx->error.find("pixels, more than the limit") != std::string::npos) {
-      return ResourceExhaustedError(ctx->error);
-    }
+    if (ctx->limit_error) return ResourceExhaustedError(ctx->error);
     return DataLossError("JPEG: corrupt or truncated: " + ctx->error);
   }
   return ApplyOrientation(std::move(image), ctx->orientation);
@@ -337,7 +337,7 @@ bool PngRun(PngContext* ctx) {
   Status size = CheckPixels("PNG", w, h, *ctx->limits);
   if (!size.ok()) {
     ctx->error = size.message();
-    ctx->limit_error = true;
+    ctx->limit_error = size.code() == StatusCode::kResourceExhausted;
     return false;
   }
   int color = png_get_color_type(png, info);
