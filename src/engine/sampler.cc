@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <unordered_map>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -136,27 +135,40 @@ Sampler::Sampler(SamplingParams p, int32_t n_vocab)
 }
 
 int32_t Sampler::Sample(const float* logits, const std::vector<int32_t>& history) {
-  std::copy(logits, logits + n_vocab_, work_.begin());
-  for (const auto& [id, bias] : p_.logit_bias) work_[id] += bias;
-
-  if (p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f) {
-    const size_t n = history.size();
-    const size_t start = p_.penalty_last_n < 0 ? 0 : n - std::min<size_t>(n, p_.penalty_last_n);
-    std::unordered_map<int32_t, int> counts;
-    for (size_t i = start; i < n; ++i) counts[history[i]]++;
-    for (const auto& [id, cnt] : counts) {
-      if (id < 0 || id >= n_vocab_) continue;
-      float& l = work_[id];
-      if (p_.repeat_penalty != 1.0f) l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
-      l -= static_cast<float>(cnt) * p_.frequency_penalty + p_.presence_penalty;
+  // Work on a copy only when something changes the logits.
+  const bool penalties =
+      p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f;
+  const float* l = logits;
+  if (!p_.logit_bias.empty() || penalties) {
+    std::copy(logits, logits + n_vocab_, work_.begin());
+    for (const auto& [id, bias] : p_.logit_bias) work_[id] += bias;
+    if (penalties) {
+      // Occurrences of each id in the window: sort a copy and count runs (no allocation once
+      // the scratch has grown).
+      const size_t n = history.size();
+      const size_t start = p_.penalty_last_n < 0 ? 0 : n - std::min<size_t>(n, p_.penalty_last_n);
+      recent_.assign(history.begin() + start, history.end());
+      std::sort(recent_.begin(), recent_.end());
+      for (size_t i = 0; i < recent_.size();) {
+        size_t j = i;
+        while (j < recent_.size() && recent_[j] == recent_[i]) ++j;
+        const int32_t id = recent_[i];
+        const int cnt = static_cast<int>(j - i);
+        i = j;
+        if (id < 0 || id >= n_vocab_) continue;
+        float& v = work_[id];
+        if (p_.repeat_penalty != 1.0f) v = v > 0 ? v / p_.repeat_penalty : v * p_.repeat_penalty;
+        v -= static_cast<float>(cnt) * p_.frequency_penalty + p_.presence_penalty;
+      }
     }
+    l = work_.data();
   }
 
-  if (p_.temperature <= 0.0f) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n_vocab_; ++i)
-      if (work_[i] > work_[best]) best = i;
-    return best;
+  if (p_.temperature <= 0.0f) {  // the first id holding the largest logit
+    const float mx = MaxLogit(l, n_vocab_);
+    for (int32_t i = 0; i < n_vocab_; ++i)
+      if (l[i] == mx) return i;
+    return 0;
   }
 
   auto by_logit = [](const auto& a, const auto& b) {
@@ -168,22 +180,28 @@ int32_t Sampler::Sample(const float* logits, const std::vector<int32_t>& history
     // The k best in one pass: a heap whose front is the worst kept candidate (the same set and
     // order as a partial sort, without touching the rest of the vocabulary twice).
     const size_t k = static_cast<size_t>(p_.top_k);
-    for (int32_t i = 0; i < n_vocab_; ++i) {
-      if (!(work_[i] > kBanned)) continue;
-      const std::pair<float, int32_t> c{work_[i], i};
-      if (cand_.size() < k) {
-        cand_.push_back(c);
-        std::push_heap(cand_.begin(), cand_.end(), by_logit);
-      } else if (by_logit(c, cand_.front())) {
-        std::pop_heap(cand_.begin(), cand_.end(), by_logit);
-        cand_.back() = c;
-        std::push_heap(cand_.begin(), cand_.end(), by_logit);
+    constexpr int32_t kBlock = 64;
+    for (int32_t b = 0; b < n_vocab_; b += kBlock) {
+      const int32_t e = std::min(n_vocab_, b + kBlock);
+      // Once the heap is full, a block whose best is below the worst kept cannot contribute.
+      if (cand_.size() == k && MaxLogit(l + b, e - b) < cand_.front().first) continue;
+      for (int32_t i = b; i < e; ++i) {
+        if (!(l[i] > kBanned)) continue;
+        const std::pair<float, int32_t> c{l[i], i};
+        if (cand_.size() < k) {
+          cand_.push_back(c);
+          std::push_heap(cand_.begin(), cand_.end(), by_logit);
+        } else if (by_logit(c, cand_.front())) {
+          std::pop_heap(cand_.begin(), cand_.end(), by_logit);
+          cand_.back() = c;
+          std::push_heap(cand_.begin(), cand_.end(), by_logit);
+        }
       }
     }
     std::sort(cand_.begin(), cand_.end(), by_logit);
   } else {
     for (int32_t i = 0; i < n_vocab_; ++i)
-      if (work_[i] > kBanned) cand_.push_back({work_[i], i});
+      if (l[i] > kBanned) cand_.push_back({l[i], i});
     std::sort(cand_.begin(), cand_.end(), by_logit);
   }
   if (cand_.empty()) return 0;  // everything banned: nothing sensible to do; id 0 is pad
@@ -236,15 +254,27 @@ static double LogSumExp(const float* logits, int32_t n) {
 
 std::vector<std::pair<int32_t, float>> TopLogprobs(const float* logits, int32_t n_vocab, int k) {
   k = std::max(0, std::min<int>(k, n_vocab));
-  std::vector<int32_t> idx(n_vocab);
-  for (int32_t i = 0; i < n_vocab; ++i) idx[i] = i;
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
+  // One pass with a k-heap whose front is the worst kept (most likely first, ties: lower id).
+  auto better = [&](int32_t a, int32_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
+  };
+  std::vector<int32_t> idx;
+  idx.reserve(k);
+  for (int32_t i = 0; i < n_vocab && k > 0; ++i) {
+    if (static_cast<int>(idx.size()) < k) {
+      idx.push_back(i);
+      std::push_heap(idx.begin(), idx.end(), better);
+    } else if (better(i, idx.front())) {
+      std::pop_heap(idx.begin(), idx.end(), better);
+      idx.back() = i;
+      std::push_heap(idx.begin(), idx.end(), better);
+    }
+  }
+  std::sort(idx.begin(), idx.end(), better);
   const double lse = LogSumExp(logits, n_vocab);
   std::vector<std::pair<int32_t, float>> out;
   out.reserve(k);
-  for (int i = 0; i < k; ++i) out.push_back({idx[i], static_cast<float>(logits[idx[i]] - lse)});
+  for (int32_t id : idx) out.push_back({id, static_cast<float>(logits[id] - lse)});
   return out;
 }
 

@@ -47,6 +47,7 @@ class Sampler {
   std::vector<float> work_;                 // [n_vocab] adjusted logits
   std::vector<std::pair<float, int32_t>> cand_;  // candidates after filtering
   std::vector<double> prob_;                     // their probabilities
+  std::vector<int32_t> recent_;                  // the penalty window, sorted
 };
 
 // The k most likely ids of the full-vocabulary softmax of logits, with natural-log probabilities,

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
+#include <set>
 #include <map>
 #include <vector>
 
@@ -187,6 +189,51 @@ TEST(LogprobAndEntropy, MatchesTheDefinitions) {
   // Certainty: entropy ~0.
   const float sure[3] = {100, 0, 0};
   EXPECT_NEAR(LogprobAndEntropy(sure, 3, 0).entropy, 0.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace hearth::engine
+
+namespace hearth::engine {
+namespace {
+
+// The one-pass top-k (a heap, skipping blocks that cannot contribute) keeps exactly the set and
+// order a full sort keeps: with every finite logit inside k, it draws what the full-sort path
+// draws, tie for tie, seed for seed.
+TEST(SamplerTopK, HeapSelectionEqualsFullSort) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int32_t n = 300 + trial * 37;
+    std::vector<float> l(n);
+    std::uniform_int_distribution<int> coarse(-20, 20);  // many exact ties
+    for (auto& x : l) x = coarse(rng) * 0.25f;
+    l[n - 1] = -std::numeric_limits<float>::infinity();
+    SamplingParams heap, full;
+    heap.top_k = n - 1;
+    full.top_k = 0;
+    heap.top_p = full.top_p = 0.9f;
+    heap.seed = full.seed = trial;
+    Sampler a(heap, n), b(full, n);
+    for (int draw = 0; draw < 20; ++draw) ASSERT_EQ(a.Sample(l.data(), {}), b.Sample(l.data(), {}));
+  }
+  // A small k over a large vocabulary: the k best by logit, ties to the lower id.
+  std::vector<float> big(100000, 0.0f);
+  big[99999] = 5;
+  big[50000] = 5;
+  big[7] = 4;
+  SamplingParams p;
+  p.top_k = 2;
+  Sampler s(p, 100000);
+  std::set<int32_t> seen;
+  for (int i = 0; i < 200; ++i) seen.insert(s.Sample(big.data(), {}));
+  EXPECT_EQ(seen, (std::set<int32_t>{50000, 99999}));  // the two best, nothing else
+  // Greedy: the first id holding the largest logit.
+  SamplingParams g;
+  g.temperature = 0;
+  Sampler sg(g, 100000);
+  EXPECT_EQ(sg.Sample(big.data(), {}), 50000);
+  EXPECT_EQ(TopLogprobs(big.data(), 100000, 3)[2].first, 7);
+  EXPECT_EQ(TopLogprobs(big.data(), 100000, 3)[0].first, 50000);
 }
 
 }  // namespace
