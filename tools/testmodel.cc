@@ -384,7 +384,7 @@ Status Write(const Options& o, const std::string& path) {
 
 // ---- multimodal projectors ----
 
-std::vector<std::string> MmprojTypes() { return {"gemma4uv", "gemma4ua", "gemma3"}; }
+std::vector<std::string> MmprojTypes() { return {"gemma4uv", "gemma4ua", "gemma4v", "gemma3"}; }
 
 Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
   Options text;
@@ -400,17 +400,20 @@ Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
   }
   std::string vision, audio;
   for (const std::string& t : types) {
-    if (t == "gemma4uv" || t == "gemma3") {
+    if (t == "gemma4uv" || t == "gemma4v" || t == "gemma3") {
       if (!vision.empty()) return InvalidArgumentError("two vision projectors: " + o.types);
       vision = t;
     } else if (t == "gemma4ua") {
       if (!audio.empty()) return InvalidArgumentError("two audio projectors: " + o.types);
       audio = t;
     } else {
-      return InvalidArgumentError("unknown projector type '" + t + "' (known: gemma4uv, gemma4ua, gemma3)");
+      return InvalidArgumentError("unknown projector type '" + t + "' (known: gemma4uv, gemma4ua, gemma4v, gemma3)");
     }
   }
   const bool g3 = vision == "gemma3";
+  if (vision == "gemma4v" && audio == "gemma4ua") {
+    return InvalidArgumentError("gemma4v and gemma4ua belong to different models (E2B/E4B vs 12B)");
+  }
   if (g3 != !s.gemma4) {
     return InvalidArgumentError("projector type " + (g3 ? std::string("gemma3") : o.types) +
                                 " does not belong to the text variant " + o.variant);
@@ -456,6 +459,61 @@ Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
     TRY(t.Norm("v.patch_norm.3.weight", E));
     TRY(t.Norm("v.patch_norm.3.bias", E, 0.0f, 0.1f));
     TRY(t.Weight("mm.input_projection.weight", {E, T}, 1.0f / std::sqrt(float(E))));
+  } else if (vision == "gemma4v") {
+    // E2B/E4B tower shape (HF vision_config: 768 wide, 16 layers, 12 heads, 3072 FFN) [U].
+    const int64_t E = real ? 768 : 64, F = real ? 3072 : 128, L = real ? 16 : 2, H = real ? 12 : 4;
+    const int64_t P = 16, pos = real ? 10240 : 64, hd = E / H;
+    w.SetString("clip.vision.projector_type", "gemma4v");
+    w.SetU32("clip.vision.projection_dim", T);
+    w.SetU32("clip.vision.image_size", 224);
+    w.SetU32("clip.vision.patch_size", P);
+    w.SetU32("clip.vision.embedding_length", E);
+    w.SetU32("clip.vision.feed_forward_length", F);
+    w.SetU32("clip.vision.block_count", L);
+    w.SetU32("clip.vision.attention.head_count", H);
+    w.SetF32("clip.vision.attention.layer_norm_epsilon", 1e-6f);
+    w.SetF32Array("clip.vision.image_mean", {0, 0, 0});
+    w.SetF32Array("clip.vision.image_std", {1, 1, 1});
+    {
+      // The converter reshapes HF's linear patch embedder into a conv kernel and keeps it and
+      // the position tables in F32.
+      std::mt19937_64 rng(o.seed + 13);
+      std::normal_distribution<float> d(0.0f, 1.0f / std::sqrt(float(P * P * 3)));
+      std::vector<float> k(static_cast<size_t>(P * P * 3 * E));
+      for (float& x : k) x = d(rng);
+      TRY(t.AddF32("v.patch_embd.weight", {P, P, 3, E}, k));
+      std::normal_distribution<float> dp(0.0f, 0.5f);
+      std::vector<float> tab(static_cast<size_t>(E * pos * 2));
+      for (float& x : tab) x = dp(rng);
+      TRY(t.AddF32("v.position_embd.weight", {E, pos, 2}, tab));
+    }
+    const float in_std = 1.0f / std::sqrt(float(E));
+    for (int64_t il = 0; il < L; ++il) {
+      const std::string b = "v.blk." + std::to_string(il) + ".";
+      TRY(t.Norm(b + "ln1.weight", E));
+      for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_out"}) {
+        TRY(t.Weight(b + n + ".weight", {E, E}, in_std));
+      }
+      if (il == 0) {  // "clippable linear" bounds as the real files carry them
+        TRY(t.AddF32(b + "attn_q.input_min", {1}, {-2.5f}));
+        TRY(t.AddF32(b + "attn_q.input_max", {1}, {2.5f}));
+        TRY(t.AddF32(b + "attn_q.output_min", {1}, {-3.0f}));
+        TRY(t.AddF32(b + "attn_q.output_max", {1}, {3.0f}));
+      }
+      TRY(t.Norm(b + "attn_q_norm.weight", hd));
+      TRY(t.Norm(b + "attn_k_norm.weight", hd));
+      TRY(t.Norm(b + "attn_post_norm.weight", E));
+      TRY(t.Norm(b + "ln2.weight", E));
+      TRY(t.Weight(b + "ffn_gate.weight", {E, F}, in_std));
+      TRY(t.Weight(b + "ffn_up.weight", {E, F}, in_std));
+      TRY(t.Weight(b + "ffn_down.weight", {F, E}, 1.0f / std::sqrt(float(F))));
+      TRY(t.Norm(b + "ffn_post_norm.weight", E));
+      TRY(t.Norm(b + "out_scale.weight", 1, 0.9f, 0.05f));
+    }
+    TRY(t.Norm("v.std_bias", E, 0.0f, 0.5f));
+    TRY(t.Norm("v.std_scale", E, 1.0f, 0.2f));
+    TRY(t.Weight("mm.input_projection.weight", {E, T}, in_std));
+    TRY(t.AddF32("mm.input_projection.output_max", {1}, {2.0f}));
   } else if (vision == "gemma3") {
     const int64_t E = real ? 1152 : 64, F = real ? 4304 : 128, L = real ? 27 : 2, H = real ? 16 : 4;
     const int64_t img = real ? 896 : 112, P = 14, n_pos = (img / P) * (img / P);

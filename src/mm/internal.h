@@ -48,6 +48,11 @@ struct SiglipLayer {
   Linear q, k, v, o, fc1, fc2;
 };
 
+struct Gemma4vLayer {
+  std::vector<float> ln1, ln2, q_norm, k_norm, attn_post_norm, ffn_post_norm, ls1, ls2, out_scale;
+  Linear q, k, v, o, gate, up, down;
+};
+
 struct VisionParams {
   std::string type;  // "gemma4uv", "gemma3"
   int n_embd = 0, patch = 0, image_size = 0, n_layer = 0, n_head = 0, n_ff = 0, n_merge = 1;
@@ -68,6 +73,14 @@ struct VisionParams {
   std::vector<SiglipLayer> layers;
   std::vector<float> post_ln_w, post_ln_b, soft_emb_norm;
   std::vector<uint8_t> input_proj_owned;  // the transposed projection (F16 or F32 rows)
+
+  // gemma4v (ViT with 2D RoPE); also uses patch_embd, pos, pos_size
+  enum class Act { kGeluQuick, kGelu, kSilu };
+  Act act = Act::kGeluQuick;
+  float rope_theta = 100.0f;
+  std::vector<Gemma4vLayer> g4_layers;
+  std::vector<float> std_bias, std_scale;
+  Linear proj;  // mm.input_projection (clippable)
 };
 
 struct AudioParams {
@@ -76,6 +89,10 @@ struct AudioParams {
   float eps = 1e-6f;
   Matrix input_proj;  // [n_embd_text × frame]
 };
+
+// A Linear with the optional "clippable" scalar bounds <stem>.input_min/... read.
+Result<Linear> ClippableLinear(const TensorReader& r, const std::string& stem, int64_t cols,
+                               int64_t rows);
 
 // ggml_norm + weight + bias: mean and variance in double, scale 1/sqrtf(var + eps) in F32.
 void LayerNorm(const float* x, const float* w, const float* b, int64_t n, float eps, float* y);

@@ -128,7 +128,9 @@ double MelToHz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0)
 
 std::vector<float> Gemma4aLogMel(std::span<const float> samples, int n_mel, int* n_frames) {
   const int64_t n = static_cast<int64_t>(samples.size());
-  const int64_t t_frames = n + kHop >= kWin + 1 ? (n + kHop - (kWin + 1)) / kHop + 1 : 0;
+  // llama.cpp's int arithmetic: the division truncates toward zero, so 2..160 samples still
+  // give one frame.
+  const int64_t t_frames = n > 0 ? std::max<int64_t>(0, (n + kHop - (kWin + 1)) / kHop + 1) : 0;
   *n_frames = static_cast<int>(t_frames);
   if (t_frames == 0) return {};
   // The padded signal: 160 zeros, the samples, zeros up to the end of the last 512-point frame.

@@ -50,8 +50,8 @@ std::vector<float> Gemma4uaFrames(std::span<const float> samples);
 // gemma4a log-mel features of one chunk (≤ 30 s at 16 kHz): semicausal left pad of 160 zeros,
 // 320-sample periodic Hann window at the start of a 512-point FFT frame, hop 160, magnitude
 // spectrum, HTK mel filters over 0..8000 Hz evaluated at the bin frequencies, ln(max(mel, 1e-3)).
-// Returns [T × n_mel] with T = floor((n + 160 − 321)/160) + 1 (0 frames for fewer than 161
-// samples).
+// Returns [T × n_mel] with T = (n + 160 − 321)/160 + 1 in C integer division (truncating toward
+// zero, as llama.cpp computes it: 2..160 samples give 1 frame, 0 or 1 sample none).
 inline constexpr int kGemma4aChunkSamples = 480000;
 std::vector<float> Gemma4aLogMel(std::span<const float> samples, int n_mel, int* n_frames);
 

@@ -53,13 +53,14 @@ void Apply(const Linear& l, const float* x, int64_t n_tok, float* y, ThreadPool&
   } else {
     kernels::MatMul(l.w, x, n_tok, y, pool, ws);
   }
+  // llama.cpp clamps the product, then adds the bias.
   for (int64_t t = 0; t < n_tok; ++t) {
     float* row = y + t * rows;
-    if (!l.b.empty()) {
-      for (int64_t r = 0; r < rows; ++r) row[r] += l.b[r];
-    }
     if (l.clamp) {
       for (int64_t r = 0; r < rows; ++r) row[r] = std::clamp(row[r], l.out_min, l.out_max);
+    }
+    if (!l.b.empty()) {
+      for (int64_t r = 0; r < rows; ++r) row[r] += l.b[r];
     }
   }
 }
@@ -197,6 +198,10 @@ Status LoadSiglip(const gguf::File& f, const TensorReader& r, int64_t n_embd_tex
                   VisionParams& v);
 Result<Embeddings> EncodeSiglip(const VisionParams& v, int64_t n_embd_text, int width, int height,
                                 const uint8_t* rgb, ThreadPool& pool);
+Status LoadGemma4v(const gguf::File& f, const TensorReader& r, int64_t n_embd_text,
+                   VisionParams& v);
+Result<Embeddings> EncodeGemma4v(const VisionParams& v, int64_t n_embd_text, int width, int height,
+                                 const uint8_t* rgb, const ImageOptions& o, ThreadPool& pool);
 
 Projector::~Projector() = default;
 
@@ -258,12 +263,15 @@ Result<std::unique_ptr<Projector>> Projector::Load(const std::string& mmproj_pat
     if (type == "gemma4uv") {
       TRY(check_family(type, true));
       TRY(LoadGemma4uv(*f, r, text.n_embd, *v));
+    } else if (type == "gemma4v") {
+      TRY(check_family(type, true));
+      TRY(LoadGemma4v(*f, r, text.n_embd, *v));
     } else if (type == "gemma3") {
       TRY(check_family(type, false));
       TRY(LoadSiglip(*f, r, text.n_embd, *v));
     } else {
       return UnimplementedError(p + ": vision projector type '" + type +
-                                "' is not supported (hearth reads gemma4uv and gemma3)");
+                                "' is not supported (hearth reads gemma4uv, gemma4v and gemma3)");
     }
     proj->vision_ = std::move(v);
   }
@@ -384,6 +392,9 @@ Result<Embeddings> Projector::EncodeImage(int width, int height, const uint8_t* 
   }
   if (vision_->type == "gemma4uv") {
     return EncodeGemma4uv(*vision_, n_embd_text_, width, height, rgb, o, pool);
+  }
+  if (vision_->type == "gemma4v") {
+    return EncodeGemma4v(*vision_, n_embd_text_, width, height, rgb, o, pool);
   }
   return EncodeSiglip(*vision_, n_embd_text_, width, height, rgb, pool);
 }

@@ -143,11 +143,13 @@ TEST(LogMelTest, SinePeaksInItsMelBin) {
     EXPECT_EQ(best, 24) << "frame " << frame;
     EXPECT_NEAR(m[100], std::log(1e-3f), 1e-6) << "far bins are clamped at 1e-3";
   }
-  // Silence is ln(1e-3) everywhere; fewer than 161 samples give no frame.
+  // Silence is ln(1e-3) everywhere; the frame count truncates toward zero (160 samples: 1 frame).
   const std::vector<float> quiet = Gemma4aLogMel(std::vector<float>(1600), 128, &t);
   ASSERT_EQ(t, 9);
   for (float v : quiet) EXPECT_FLOAT_EQ(v, std::log(1e-3f));
-  EXPECT_TRUE(Gemma4aLogMel(std::vector<float>(160), 128, &t).empty());
+  EXPECT_EQ(Gemma4aLogMel(std::vector<float>(160), 128, &t).size(), 128u);
+  EXPECT_EQ(t, 1);
+  EXPECT_TRUE(Gemma4aLogMel(std::vector<float>(1), 128, &t).empty());
   EXPECT_EQ(t, 0);
 }
 
