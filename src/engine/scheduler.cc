@@ -203,20 +203,23 @@ void Scheduler::Retire(Slot& slot, Result<JobResult> result) {
   --active_;
 }
 
+void Scheduler::Complete(Slot& slot, bool cancelled) {
+  JobResult r = std::move(slot.result);
+  const double prefill_ms = r.gen.prefill_ms;
+  r.gen = slot.job->gen->Finish(cancelled);
+  r.gen.prefill_ms = prefill_ms;
+  if (!slot.prefilling) r.gen.decode_ms = MsBetween(slot.decode_started, Clock::now());
+  r.gen.prompt_tokens = static_cast<int64_t>(slot.job->job.prompt.size());
+  Retire(slot, std::move(r));
+}
+
 void Scheduler::StartGenerating(Slot& slot) {
   slot.prefilling = false;
   slot.result.gen.prefill_ms = MsBetween(slot.started, Clock::now());
   slot.decode_started = Clock::now();
   Session& s = *slot.session;
   slot.decoding = slot.job->gen->Step(s.logits(), s.history(), s.n_past(), s.n_ctx());
-  if (!slot.decoding) {
-    JobResult r = std::move(slot.result);
-    const double prefill_ms = r.gen.prefill_ms;
-    r.gen = slot.job->gen->Finish();
-    r.gen.prefill_ms = prefill_ms;
-    r.gen.prompt_tokens = static_cast<int64_t>(slot.job->job.prompt.size());
-    Retire(slot, std::move(r));
-  }
+  if (!slot.decoding) Complete(slot);
 }
 
 void Scheduler::Prefill(Slot& slot) {
@@ -272,15 +275,7 @@ void Scheduler::DecodeAll() {
     }
     s.Accept(ids_[i], logits_.data() + i * n_vocab);
     slot.decoding = slot.job->gen->Step(s.logits(), s.history(), s.n_past(), s.n_ctx());
-    if (!slot.decoding) {
-      JobResult r = std::move(slot.result);
-      const double prefill_ms = r.gen.prefill_ms;
-      r.gen = slot.job->gen->Finish();
-      r.gen.prefill_ms = prefill_ms;
-      r.gen.decode_ms = MsBetween(slot.decode_started, Clock::now());
-      r.gen.prompt_tokens = static_cast<int64_t>(slot.job->job.prompt.size());
-      Retire(slot, std::move(r));
-    }
+    if (!slot.decoding) Complete(slot);
   }
 }
 
@@ -293,12 +288,8 @@ void Scheduler::Loop() {
         for (auto& p : queue_) p->done.set_value(UnavailableError("the engine is shutting down"));
         queue_.clear();
         lock.unlock();
-        for (auto& s : slots_) {
-          if (!s->job) continue;
-          JobResult r = std::move(s->result);
-          r.gen = s->job->gen->Finish(/*cancelled=*/true);
-          Retire(*s, std::move(r));
-        }
+        for (auto& s : slots_)
+          if (s->job) Complete(*s, /*cancelled=*/true);
         return;
       }
       Admit(lock);
@@ -307,12 +298,7 @@ void Scheduler::Loop() {
     for (auto& s : slots_) {
       if (!s->job) continue;
       const std::atomic<bool>* c = s->job->job.cancel;
-      if (c && c->load(std::memory_order_relaxed)) {
-        JobResult r = std::move(s->result);
-        r.gen = s->job->gen->Finish(/*cancelled=*/true);
-        r.gen.prompt_tokens = static_cast<int64_t>(s->job->job.prompt.size());
-        Retire(*s, std::move(r));
-      }
+      if (c && c->load(std::memory_order_relaxed)) Complete(*s, /*cancelled=*/true);
     }
     for (auto& s : slots_)
       if (s->job && s->prefilling) Prefill(*s);

@@ -105,6 +105,8 @@ class Scheduler {
   void Prefill(Slot& slot);
   void DecodeAll();
   void Retire(Slot& slot, Result<JobResult> result);
+  // Ends the slot's generation (its text flushed) and retires it with the result and timings.
+  void Complete(Slot& slot, bool cancelled = false);
   void StartGenerating(Slot& slot);
 
   const model::Model& model_;

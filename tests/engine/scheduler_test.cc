@@ -14,30 +14,11 @@
 #include <vector>
 
 #include "engine/loader.h"
-#include "tools/testmodel.h"
+#include "tests/engine/test_models.h"
 
 namespace hearth::engine {
 namespace {
 
-const LoadedModel& Model(const std::string& variant, const std::string& type) {
-  static std::map<std::string, std::unique_ptr<LoadedModel>> cache;
-  const std::string key = variant + "-" + type;
-  auto& slot = cache[key];
-  if (!slot) {
-    const std::string dir = std::string(HEARTH_BINARY_DIR) + "/testmodels-unit";
-    std::filesystem::create_directories(dir);
-    const std::string path = dir + "/sched-" + key + ".gguf";
-    testmodel::Options o;
-    o.variant = variant;
-    o.type = type;
-    Status s = testmodel::Write(o, path);
-    CHECK(s.ok()) << s.ToString();
-    Result<LoadedModel> lm = LoadModel(path, {.progress = false});
-    CHECK(lm.ok()) << lm.status().ToString();
-    slot = std::make_unique<LoadedModel>(std::move(lm).value());
-  }
-  return *slot;
-}
 
 std::vector<int32_t> Prompt(int n, int seed) {
   std::vector<int32_t> ids = {2};
@@ -168,6 +149,19 @@ struct Gate {
   }
 };
 
+// A 40-token greedy job whose stream callback waits at `gate` (the slot stays busy until opened).
+Job GatedJob(Gate& gate, const std::atomic<bool>* cancel = nullptr) {
+  Job j;
+  j.prompt = Prompt(8, 0);
+  j.gen = Greedy(40);
+  j.on_text = [&gate](const std::string&, const GeneratedToken&) {
+    gate.Enter();
+    return true;
+  };
+  j.cancel = cancel;
+  return j;
+}
+
 TEST(Scheduler, FullQueueIsRefusedAndCancelledJobsFreeTheirSlot) {
   const LoadedModel& m = Model("g3-1b", "q8_0");
   ThreadPool pool(2);
@@ -177,15 +171,7 @@ TEST(Scheduler, FullQueueIsRefusedAndCancelledJobsFreeTheirSlot) {
   ASSERT_TRUE(sched.ok());
   Gate gate;
   std::atomic<bool> cancel_first{false};
-  Job first;
-  first.prompt = Prompt(8, 0);
-  first.gen = Greedy(40);
-  first.on_text = [&](const std::string&, const GeneratedToken&) {
-    gate.Enter();
-    return true;
-  };
-  first.cancel = &cancel_first;
-  auto f1 = (*sched)->Submit(std::move(first));
+  auto f1 = (*sched)->Submit(GatedJob(gate, &cancel_first));
   ASSERT_TRUE(f1.ok());
   gate.WaitEntered();  // the only slot is busy
 
@@ -317,14 +303,7 @@ TEST(Scheduler, ShutdownEndsRunningAndWaitingJobs) {
                                  pool);
   ASSERT_TRUE(sched.ok());
   Gate gate;
-  Job first;
-  first.prompt = Prompt(8, 0);
-  first.gen = Greedy(40);
-  first.on_text = [&](const std::string&, const GeneratedToken&) {
-    gate.Enter();
-    return true;
-  };
-  auto f1 = (*sched)->Submit(std::move(first));
+  auto f1 = (*sched)->Submit(GatedJob(gate));
   ASSERT_TRUE(f1.ok());
   gate.WaitEntered();
   Job second;
