@@ -17,6 +17,7 @@ convert -size 16x8 xc:red xc:blue +dither -colors 4 -loop 0 a.gif
 convert -size 15x8 gradient:red-blue -type TrueColor BMP3:a.bmp
 convert -size 15x8 gradient:red-blue -type TrueColorAlpha BMP:b.bmp
 convert -size 15x8 xc:red +dither -colors 4 -compress None BMP3:c.bmp
+convert -size 7x8 xc:red -size 8x8 xc:blue +append +dither -colors 4 -compress RLE BMP3:r.bmp
 sox -n -r 8000 -b 16 -c 1 a.wav synth 0.05 sine 440
 sox -n -r 8000 -c 2 a.flac synth 0.05 sine 440
 sox -n -r 8000 -c 1 a.ogg synth 0.1 sine 440

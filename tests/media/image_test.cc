@@ -262,7 +262,9 @@ TEST_F(ImageTest, BmpDepthsMatchImageMagick) {
     ASSERT_GT(bytes.size(), 30u);
     const int bpp = bytes[28];
     EXPECT_EQ(bpp, std::stoi(name.substr(1))) << name << " is not the depth it is named for";
-    if (name[0] == 'r') EXPECT_EQ(bytes[30], 1) << name << " is not RLE8";
+    if (name[0] == 'r') {
+      EXPECT_EQ(bytes[30], 1) << name << " is not RLE8";
+    }
     Image im = Decode(name);
     EXPECT_EQ(im.width, 23) << name;
     EXPECT_EQ(im.height, 15) << name;
