@@ -1,5 +1,6 @@
-// Images: format sniffing, JPEG (libjpeg-turbo), PNG (libpng), WebP (libwebp), EXIF orientation,
-// and the DecodeImage dispatcher (BMP in bmp.cc, GIF through libavcodec in av.cc).
+// Images: format sniffing, JPEG (libjpeg-turbo), PNG (libpng), WebP (libwebp), EXIF orientation
+// (JPEG APP1, PNG eXIf, WebP EXIF chunks) and the DecodeImage dispatcher (BMP in bmp.cc, GIF
+// through libavcodec in av.cc).
 //
 // libjpeg and libpng report errors by longjmp. Each decoder keeps all of its state in a context
 // struct that outlives the setjmp (the function calling setjmp has only pointers and the context
@@ -438,11 +439,30 @@ Result<Image> DecodeWebpAnimationFirstFrame(std::span<const uint8_t> bytes, cons
   return image;
 }
 
+// The Orientation of a WebP's EXIF chunk (extended format), or 1.
+int WebpOrientation(std::span<const uint8_t> bytes) {
+  WebPData data{bytes.data(), bytes.size()};
+  WebPDemuxer* demux = WebPDemux(&data);
+  if (!demux) return 1;
+  int orientation = 1;
+  WebPChunkIterator it;
+  if ((WebPDemuxGetI(demux, WEBP_FF_FORMAT_FLAGS) & EXIF_FLAG) &&
+      WebPDemuxGetChunk(demux, "EXIF", 1, &it)) {
+    orientation = ExifOrientation({it.chunk.bytes, it.chunk.size});
+    WebPDemuxReleaseChunkIterator(&it);
+  }
+  WebPDemuxDelete(demux);
+  return orientation;
+}
+
 Result<Image> DecodeWebp(std::span<const uint8_t> bytes, const Limits& limits) {
   WebPBitstreamFeatures f;
   VP8StatusCode s = WebPGetFeatures(bytes.data(), bytes.size(), &f);
   if (s != VP8_STATUS_OK) return DataLossError("WebP: " + std::string(Vp8StatusName(s)));
-  if (f.has_animation) return DecodeWebpAnimationFirstFrame(bytes, limits);
+  if (f.has_animation) {
+    ASSIGN_OR_RETURN(Image first, DecodeWebpAnimationFirstFrame(bytes, limits));
+    return ApplyOrientation(std::move(first), WebpOrientation(bytes));
+  }
   TRY(CheckPixels("WebP", f.width, f.height, limits));
   Image image;
   image.width = f.width;
@@ -452,7 +472,7 @@ Result<Image> DecodeWebp(std::span<const uint8_t> bytes, const Limits& limits) {
                          f.width * 3)) {
     return DataLossError("WebP: corrupt or truncated image data");
   }
-  return image;
+  return ApplyOrientation(std::move(image), WebpOrientation(bytes));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 namespace hearth::media {
 
 // 8-bit RGB, row-major, `width * height * 3` bytes, with the EXIF orientation (JPEG APP1, PNG
-// eXIf) already applied, so `width`/`height` are the displayed ones. Alpha is dropped, not
+// eXIf, WebP EXIF) already applied, so `width`/`height` are the displayed ones. Alpha is dropped, not
 // composited: the colour stored under a transparent pixel is kept, which is what llama.cpp does
 // (stb_image asked for 3 channels). 16-bit samples keep their high byte, as stb_image does.
 struct Image {

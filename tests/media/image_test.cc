@@ -203,6 +203,19 @@ TEST_F(ImageTest, PngExifOrientation) {
   EXPECT_TRUE(Near(Px(im, 10, 34), {0, 0, 255}, 0));
 }
 
+TEST_F(ImageTest, WebpExifOrientation) {
+  REQUIRE_TOOL("convert");
+  REQUIRE_TOOL("exiftool");
+  MakeTwoColour("o.webp", "-define webp:lossless=true");
+  Sh("exiftool -q -q -overwrite_original -n -Orientation=8 o.webp");
+  Image im = Decode("o.webp");
+  ASSERT_EQ(im.width, 20);
+  ASSERT_EQ(im.height, 40);
+  // Shown turned anticlockwise: the left (red) half goes to the bottom.
+  EXPECT_TRUE(Near(Px(im, 10, 34), {255, 0, 0}, 0));
+  EXPECT_TRUE(Near(Px(im, 10, 5), {0, 0, 255}, 0));
+}
+
 TEST_F(ImageTest, WebpLossyAndLossless) {
   REQUIRE_TOOL("convert");
   MakeTwoColour("lossy.webp", "-quality 90");
