@@ -21,7 +21,7 @@ void AddMakeTestModelCommand(CLI::App& app, int* exit_code) {
   sub->add_flag("--real-shape", o->real_shape, "the real model's dimensions (large)");
   sub->add_option("--mmproj", *mmproj,
                   "write a multimodal projector for --variant instead of a model: gemma4uv, "
-                  "gemma4ua, gemma4v, gemma3, or a vision,audio pair as in real files (gemma4uv,gemma4ua)");
+                  "gemma4ua, gemma4v, gemma4a, gemma3, or a vision,audio pair as in real files (gemma4uv,gemma4ua)");
   sub->callback([o, out, mmproj, exit_code] {
     Status s = Status::Ok();
     if (!mmproj->empty()) {

@@ -384,7 +384,9 @@ Status Write(const Options& o, const std::string& path) {
 
 // ---- multimodal projectors ----
 
-std::vector<std::string> MmprojTypes() { return {"gemma4uv", "gemma4ua", "gemma4v", "gemma3"}; }
+std::vector<std::string> MmprojTypes() {
+  return {"gemma4uv", "gemma4ua", "gemma4v", "gemma4a", "gemma3"};
+}
 
 Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
   Options text;
@@ -403,16 +405,16 @@ Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
     if (t == "gemma4uv" || t == "gemma4v" || t == "gemma3") {
       if (!vision.empty()) return InvalidArgumentError("two vision projectors: " + o.types);
       vision = t;
-    } else if (t == "gemma4ua") {
+    } else if (t == "gemma4ua" || t == "gemma4a") {
       if (!audio.empty()) return InvalidArgumentError("two audio projectors: " + o.types);
       audio = t;
     } else {
-      return InvalidArgumentError("unknown projector type '" + t + "' (known: gemma4uv, gemma4ua, gemma4v, gemma3)");
+      return InvalidArgumentError("unknown projector type '" + t + "' (known: gemma4uv, gemma4ua, gemma4v, gemma4a, gemma3)");
     }
   }
   const bool g3 = vision == "gemma3";
-  if (vision == "gemma4v" && audio == "gemma4ua") {
-    return InvalidArgumentError("gemma4v and gemma4ua belong to different models (E2B/E4B vs 12B)");
+  if ((vision == "gemma4v" && audio == "gemma4ua") || (vision == "gemma4uv" && audio == "gemma4a")) {
+    return InvalidArgumentError(o.types + ": these projectors belong to different models");
   }
   if (g3 != !s.gemma4) {
     return InvalidArgumentError("projector type " + (g3 ? std::string("gemma3") : o.types) +
@@ -563,6 +565,66 @@ Status WriteMmproj(const MmprojOptions& o, const std::string& path) {
     TRY(t.Norm("mm.soft_emb_norm.weight", E));  // +1 baked in, as the converter writes it
     // HF's raw [E, T] parameter: ne = (T, E).
     TRY(t.Weight("mm.input_projection.weight", {T, E}, in_std));
+  }
+  if (audio == "gemma4a") {
+    // E2B/E4B conformer (HF audio_config: 1536 wide, 12 layers, 8 heads, 32-channel convs) [U].
+    const int64_t D = real ? 1536 : 64, L = real ? 12 : 2, H = real ? 8 : 4, F = 4 * D, K = 5;
+    const int64_t C0 = real ? 128 : 8, C1 = real ? 32 : 8, mel = 128, freq = 32, hd = D / H;
+    w.SetString("clip.audio.projector_type", "gemma4a");
+    w.SetU32("clip.audio.projection_dim", T);
+    w.SetU32("clip.audio.embedding_length", D);
+    w.SetU32("clip.audio.feed_forward_length", F);
+    w.SetU32("clip.audio.block_count", L);
+    w.SetU32("clip.audio.attention.head_count", H);
+    w.SetF32("clip.audio.attention.layer_norm_epsilon", 1e-6f);
+    w.SetU32("clip.audio.num_mel_bins", mel);
+    std::mt19937_64 rng(o.seed + 17);
+    auto f32 = [&](const std::string& name, std::vector<int64_t> ne, float std) {
+      int64_t n = 1;
+      for (int64_t x : ne) n *= x;
+      std::vector<float> v(static_cast<size_t>(n));
+      std::normal_distribution<float> d(0.0f, std);
+      for (float& x : v) x = d(rng);
+      return t.AddF32(name, std::move(ne), v);
+    };
+    // The converter keeps the subsampling convolutions in F32.
+    TRY(f32("a.conv1d.0.weight", {3, 3, 1, C0}, 1.0f / 3.0f));
+    TRY(t.Norm("a.conv1d.0.norm.weight", C0));
+    TRY(f32("a.conv1d.1.weight", {3, 3, C0, C1}, 1.0f / std::sqrt(9.0f * C0)));
+    TRY(t.Norm("a.conv1d.1.norm.weight", C1));
+    TRY(t.Weight("a.input_projection.weight", {C1 * freq, D}, 1.0f / std::sqrt(float(C1 * freq))));
+    const float in_std = 1.0f / std::sqrt(float(D));
+    for (int64_t il = 0; il < L; ++il) {
+      const std::string b = "a.blk." + std::to_string(il) + ".";
+      for (const char* sfx : {"", "_1"}) {
+        TRY(t.Norm(b + "ffn_norm" + sfx + ".weight", D));
+        TRY(t.Weight(b + "ffn_up" + sfx + ".weight", {D, F}, in_std));
+        TRY(t.Weight(b + "ffn_down" + sfx + ".weight", {F, D}, 1.0f / std::sqrt(float(F))));
+        TRY(t.Norm(b + "ffn_post_norm" + sfx + ".weight", D));
+      }
+      TRY(t.Norm(b + "attn_pre_norm.weight", D));
+      for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_out"}) {
+        TRY(t.Weight(b + n + ".weight", {D, D}, in_std));
+      }
+      TRY(t.Norm(b + "per_dim_scale.weight", hd, 0.7f, 0.1f));  // softplus-ed by the converter
+      TRY(t.Norm(b + "per_dim_k_scale.weight", hd, 0.7f, 0.1f));
+      TRY(t.Weight(b + "attn_k_rel.weight", {D, D}, in_std));
+      TRY(t.Norm(b + "attn_post_norm.weight", D));
+      TRY(t.Norm(b + "conv_norm.weight", D));  // the conv module's pre-norm (swapped names)
+      TRY(t.Weight(b + "conv_pw1.weight", {D, 2 * D}, in_std));
+      TRY(f32(b + "conv_dw.weight", {K, D}, 0.4f));
+      TRY(t.Norm(b + "norm_conv.weight", D));
+      TRY(t.Weight(b + "conv_pw2.weight", {D, D}, in_std));
+      TRY(t.Norm(b + "ln2.weight", D));
+      if (il == 0) {
+        TRY(t.AddF32(b + "attn_q.input_min", {1}, {-4.0f}));
+        TRY(t.AddF32(b + "attn_q.input_max", {1}, {4.0f}));
+      }
+    }
+    TRY(t.Weight("a.pre_encode.out.weight", {D, D}, in_std));
+    TRY(t.Norm("a.pre_encode.out.bias", D, 0.0f, 0.1f));
+    TRY(t.Norm("mm.a.soft_emb_norm.weight", D));
+    TRY(t.Weight("mm.a.input_projection.weight", {D, T}, in_std));
   }
   if (audio == "gemma4ua") {
     w.SetString("clip.audio.projector_type", "gemma4ua");

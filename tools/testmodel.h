@@ -43,6 +43,7 @@ Status Write(const Options& o, const std::string& path);
 //   gemma4uv  12B unified vision: 48-pixel patches, LayerNorms, x/y position tables
 //   gemma4ua  12B unified audio: 640-sample frames, one projection
 //   gemma4v   E2B/E4B/26B/31B ViT (tiny: 64 wide, 2 layers; clamp bounds on one linear)
+//   gemma4a   E2B/E4B audio conformer (tiny: 64 wide, 2 blocks, 8-channel convolutions)
 //   gemma3    SigLIP ViT (tiny: 112-pixel images, 14-pixel patches, 2 layers; real: 896, 27)
 std::vector<std::string> MmprojTypes();
 

@@ -83,11 +83,32 @@ struct VisionParams {
   Linear proj;  // mm.input_projection (clippable)
 };
 
+struct ConformerLayer {
+  std::vector<float> ffn_norm, ffn_post_norm, ffn_norm_1, ffn_post_norm_1;
+  Linear ffn_up, ffn_down, ffn_up_1, ffn_down_1;
+  std::vector<float> attn_norm, attn_post_norm, per_dim_scale, per_dim_k_scale;
+  Linear q, k, v, o;
+  Matrix k_rel;  // attn_k_rel (plain, may be absent: rows == 0)
+  std::vector<float> conv_pre_norm, conv_post_norm;  // GGUF conv_norm / norm_conv (swapped names)
+  Linear pw1, pw2;
+  std::vector<float> dw, dw_b;  // depthwise kernel [d × K] (k fastest), bias
+  int dw_k = 0;
+  std::vector<float> ln2;
+};
+
 struct AudioParams {
-  std::string type;  // "gemma4ua"
+  std::string type;  // "gemma4ua", "gemma4a"
   int n_embd = 0, frame = 0;
   float eps = 1e-6f;
-  Matrix input_proj;  // [n_embd_text × frame]
+  Matrix input_proj;  // gemma4ua: [n_embd_text × frame]
+
+  // gemma4a
+  int n_mel = 128, n_layer = 0, n_head = 0, n_ff = 0;
+  int conv_ch[2] = {0, 0};
+  std::vector<float> conv_w[2], conv_b[2], conv_norm[2];  // kernels (3, 3, C_in, C_out)
+  Linear sscp_proj, out_proj, proj;
+  std::vector<float> soft_emb_norm;
+  std::vector<ConformerLayer> layers;
 };
 
 // A Linear with the optional "clippable" scalar bounds <stem>.input_min/... read.

@@ -203,6 +203,10 @@ Status LoadGemma4v(const gguf::File& f, const TensorReader& r, int64_t n_embd_te
 Result<Embeddings> EncodeGemma4v(const VisionParams& v, int64_t n_embd_text, int width, int height,
                                  const uint8_t* rgb, const ImageOptions& o, ThreadPool& pool);
 
+Status LoadGemma4a(const gguf::File& f, const TensorReader& r, int64_t n_embd_text, AudioParams& a);
+Result<std::vector<Embeddings>> EncodeGemma4a(const AudioParams& a, int64_t n_embd_text,
+                                              std::span<const float> samples, ThreadPool& pool);
+
 Projector::~Projector() = default;
 
 std::string Projector::vision_type() const { return vision_ ? vision_->type : ""; }
@@ -283,9 +287,12 @@ Result<std::unique_ptr<Projector>> Projector::Load(const std::string& mmproj_pat
     if (type == "gemma4ua") {
       TRY(check_family(type, true));
       TRY(LoadGemma4ua(*f, r, text.n_embd, *a));
+    } else if (type == "gemma4a") {
+      TRY(check_family(type, true));
+      TRY(LoadGemma4a(*f, r, text.n_embd, *a));
     } else {
       return UnimplementedError(p + ": audio projector type '" + type +
-                                "' is not supported (hearth reads gemma4ua)");
+                                "' is not supported (hearth reads gemma4ua and gemma4a)");
     }
     proj->audio_ = std::move(a);
   }
@@ -410,6 +417,7 @@ Result<std::vector<Embeddings>> Projector::EncodeAudio(std::span<const float> sa
   for (float s : samples) {
     if (!std::isfinite(s)) return InvalidArgumentError("the audio holds a non-finite sample");
   }
+  if (audio_->type == "gemma4a") return EncodeGemma4a(*audio_, n_embd_text_, samples, pool);
   std::vector<Embeddings> out;
   ASSIGN_OR_RETURN(Embeddings e, EncodeGemma4ua(*audio_, n_embd_text_, samples, pool));
   out.push_back(std::move(e));

@@ -153,6 +153,29 @@ TEST_F(MmReferenceTest, Gemma4uaAudio) {
   }
 }
 
+TEST_F(MmReferenceTest, Gemma4aAudio) {
+  const std::string mp = Path("g4a.gguf");
+  ASSERT_TRUE(testmodel::WriteMmproj({.types = "gemma4v,gemma4a", .variant = "g4-e2b", .seed = 6}, mp).ok());
+  auto p = Projector::Load(mp, Text(true));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ((*p)->audio_type(), "gemma4a");
+  ThreadPool pool(2);
+  // 31 s: two chunks, 750 + 25 tokens.
+  for (size_t n : {size_t{16000}, size_t{8000}, size_t{1234}, size_t{496000}}) {
+    std::vector<float> s(n);
+    for (size_t i = 0; i < n; ++i) s[i] = 0.3f * std::sin(0.07f * i) + 0.05f * std::sin(1.3f * i);
+    auto e = (*p)->EncodeAudio(s, pool);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (n == 496000) {
+      ASSERT_EQ(e->size(), 2u);
+      EXPECT_EQ((*e)[0].n_tok, 750);
+      EXPECT_EQ((*e)[1].n_tok, 25);
+    }
+    // Measured 1.9e-3..2.3e-3 of the RMS (log-mel and attention in F32 here, double there).
+    Compare(*e, "--mmproj " + mp + " --audio " + WriteF32(s), 5e-3);
+  }
+}
+
 TEST_F(MmReferenceTest, Gemma3Siglip) {
   const std::string mp = Path("g3.gguf");
   ASSERT_TRUE(testmodel::WriteMmproj({.types = "gemma3", .variant = "g3-4b", .seed = 9}, mp).ok());
