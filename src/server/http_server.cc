@@ -795,8 +795,18 @@ struct Server::Impl {
     switch (res.status) {
       case 404: s = NotFoundError("no endpoint " + req.method + " " + req.path); break;
       case 413:
-        s = InvalidArgumentError("request body is larger than the server's limit of " +
-                                 std::to_string(options.max_body_bytes) + " bytes (--max-body-mb)");
+        // httplib refuses form-encoded bodies over 8 KiB before any handler runs; `curl -d` sends
+        // JSON labelled that way unless told otherwise.
+        if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+          s = InvalidArgumentError(
+              "the body is labelled application/x-www-form-urlencoded, which is refused above "
+              "8 KiB; send JSON with Content-Type: application/json (curl: --json, or -H "
+              "'Content-Type: application/json')");
+        } else {
+          s = InvalidArgumentError("request body is larger than the server's limit of " +
+                                   std::to_string(options.max_body_bytes) +
+                                   " bytes (--max-body-mb)");
+        }
         break;
       case 400: s = InvalidArgumentError("malformed HTTP request"); break;
       default: s = InternalError("HTTP error " + std::to_string(res.status)); break;

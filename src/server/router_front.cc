@@ -104,6 +104,17 @@ Result<std::unique_ptr<RouterFront>> RouterFront::Create(const RouterFrontOption
     }
     return router::EstimatePromptTokens(body);
   };
+  // Stage 2: the engine reports its confidence in each local answer as x_confidence.
+  ro.answer_confidence = [](const backends::ChatResult& r) -> std::optional<router::AnswerConfidence> {
+    const json c = r.response.is_object() ? r.response.value("x_confidence", json()) : json();
+    if (!c.is_object() || !c.contains("mean_logprob") || !c["mean_logprob"].is_number())
+      return std::nullopt;
+    router::AnswerConfidence a;
+    a.mean_logprob = c["mean_logprob"].get<double>();
+    a.mean_entropy = c.value("mean_entropy", 0.0);
+    a.tokens = c.value("tokens", int64_t{0});
+    return a;
+  };
   ledger::Ledger* led = f->ledger_.get();
   if (led != nullptr) {
     ro.record = [led](const ledger::Entry& e) { return led->Record(e); };

@@ -71,6 +71,8 @@ class FakeModel : public LocalModel {
   std::atomic<int> cancelled_by_flag{0};
   std::atomic<int> finished{0};
   std::atomic<int> active{0};
+  // The engine's confidence in its answers (x_confidence), for the router's second stage.
+  std::atomic<double> mean_logprob{-0.2};
 
  private:
   json Chunk(const std::string& id, bool text, const json& delta_or_text,
@@ -153,7 +155,9 @@ class FakeModel : public LocalModel {
     else choice["message"] = {{"role", "assistant"}, {"content", all}};
     r.response = {{"id", "c1"}, {"object", text ? "text_completion" : "chat.completion"},
                   {"created", 1}, {"model", name_}, {"choices", json::array({choice})},
-                  {"usage", usage}, {"x_timings", timings}};
+                  {"usage", usage}, {"x_timings", timings},
+                  {"x_confidence", {{"mean_logprob", mean_logprob.load()}, {"mean_entropy", 1.0},
+                                    {"tokens", pieces.size()}}}};
     r.usage = {7, static_cast<int64_t>(pieces.size())};
     r.backend = name_;
     r.model = name_;

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "backends/fake_providers.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -202,6 +204,14 @@ TEST_F(ServerTest, BodyOverTheLimitIs413) {
             std::string::npos);
   // Unharmed.
   EXPECT_EQ(client_->Get("/health")->status, 200);
+  // JSON sent as a form (curl -d without a content type) over httplib's 8 KiB form limit: the
+  // error says what to do instead of blaming --max-body-mb.
+  json body = Chat(std::string(20000, 'a'));
+  r = client_->Post("/v1/chat/completions", body.dump(), "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(json::parse(r->body)["error"]["message"].get<std::string>().find("application/json"),
+            std::string::npos) << r->body;
 }
 
 TEST_F(ServerTest, UnknownModelIs404AndTooBigIs503) {
@@ -659,6 +669,46 @@ TEST_F(ServerTest, WithAPolicyChatGoesThroughTheRouter) {
   r = client_->Get("/metrics");
   EXPECT_NE(r->body.find("hearth_router_requests_total{tier=\"device\",backend=\"local\"} 2"),
             std::string::npos) << r->body;
+}
+
+// Stage 2: a local answer the engine is unsure of (x_confidence below the policy's floor) goes to
+// the cloud backend; a confident one stays.
+TEST_F(ServerTest, AnUnsureLocalAnswerEscalates) {
+  fakes::FakeProvider cloud(fakes::Wire::kOpenAi);
+  ::setenv("HEARTH_TEST_CLOUD_KEY", "sk-test", 1);
+  const std::string policy = std::string(HEARTH_BINARY_DIR) + "/server_test_policy_unsure.toml";
+  {
+    std::ofstream f(policy);
+    f << "[[backend]]\nname = \"cloud-a\"\ntier = \"cloud\"\nkind = \"openai\"\nurl = \""
+      << cloud.base_url() << "\"\nmodel = \"gpt-test\"\napi_key_env = \"HEARTH_TEST_CLOUD_KEY\"\n"
+      << "[confidence]\nmin_mean_logprob = -1.0\nmax_mean_entropy = 5.0\nmin_tokens = 1\n"
+      << "[[rule]]\nname = \"local-first\"\naction = \"local\"\nescalate_if_unsure = true\n"
+      << "tier = \"cloud\"\n";
+  }
+  RouterFrontOptions ro;
+  ro.policy_path = policy;
+  ro.health_interval_ms = 0;
+  ro.audit_path = std::string(HEARTH_BINARY_DIR) + "/server_test_unsure_audit.jsonl";
+  Result<std::unique_ptr<RouterFront>> front = RouterFront::Create(ro, &host_);
+  ASSERT_TRUE(front.ok()) << front.status().ToString();
+  router_ = std::move(front).value();
+  Start();
+
+  host_.model("tiny").mean_logprob = -0.2;  // sure of itself: the local answer stands
+  auto r = Post("/v1/chat/completions", Chat("hi"));
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["x_route"]["tier"], "device");
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Hello there");
+
+  host_.model("tiny").mean_logprob = -3.0;  // unsure: the cloud answers instead
+  r = Post("/v1/chat/completions", Chat("hi"));
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = json::parse(r->body);
+  EXPECT_EQ(j["x_route"]["tier"], "cloud") << r->body;
+  EXPECT_EQ(j["x_route"]["escalated_unsure"], true) << r->body;
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Echo: hi");
+  EXPECT_EQ(cloud.requests().size(), 1u);
 }
 
 }  // namespace
