@@ -22,8 +22,9 @@ export function testModel() {
   return model;
 }
 
-export async function startServer(extraArgs = []) {
-  const model = testModel();
+// `model` defaults to the generated test model; the media tests pass the golden 12B-unified file
+// and give --mmproj in extraArgs.
+export async function startServer(extraArgs = [], model = testModel()) {
   // Defaults the caller's arguments may override.
   const defaults = [['--parallel', '4'], ['-c', '1024']].filter(([k]) => !extraArgs.includes(k)).flat();
   const proc = spawn(HEARTH_BIN, ['serve', '-m', model, '--host', '127.0.0.1', '--port', '0',
