@@ -7,8 +7,9 @@
 //   ASSIGN_OR_RETURN(auto chunks, mm::AssemblePrompt(rendered, family, tok, {e}, true));
 //
 // Projector types: vision `gemma4uv` (12B unified, encoder-free), `gemma4v` (ViT of
-// E2B/E4B/26B/31B), `gemma3` (SigLIP ViT); audio `gemma4ua` (12B unified, encoder-free). Every
-// hyperparameter comes from the file. (`gemma4a`, the E2B/E4B audio conformer, is not read yet.)
+// E2B/E4B/26B/31B), `gemma3` (SigLIP ViT); audio `gemma4ua` (12B unified, encoder-free),
+// `gemma4a` (E2B/E4B conformer, one Embeddings per 30 s chunk). Every hyperparameter comes from
+// the file. docs/MULTIMODAL.md describes the pipeline and how it was verified.
 #pragma once
 
 #include <cstdint>
