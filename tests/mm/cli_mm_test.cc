@@ -122,6 +122,39 @@ TEST_F(CliMmTest, VideoFramesAndSound) {
   EXPECT_LE(vid - text, 3 * (48 + 2) + 63 + 2 + 3 * 8);  // measured 236: 7 per timestamp
 }
 
+// The other projector types end to end: E2B with its vision tower and audio conformer, Gemma 3
+// 4B with SigLIP (4 tokens in the tiny file, between <start_of_image> and <end_of_image>).
+TEST_F(CliMmTest, EveryProjectorTypeRuns) {
+  const std::string d = *dir_;
+  ASSERT_TRUE(hearth::testmodel::Write({.variant = "g4-e2b", .type = "q8_0"}, d + "/e2b.gguf").ok());
+  ASSERT_TRUE(hearth::testmodel::WriteMmproj({.types = "gemma4v,gemma4a", .variant = "g4-e2b"}, d + "/e2bp.gguf").ok());
+  ASSERT_TRUE(hearth::testmodel::Write({.variant = "g3-4b", .type = "q8_0"}, d + "/g3m.gguf").ok());
+  auto tokens = [](const std::string& args) -> int64_t {
+    const Out o = HearthJson("run -t 2 -n 2 --temp 0 " + args);
+    if (o.exit_code != 0) return -1;
+    return nlohmann::json::parse(o.text)["timings"]["prompt_tokens"].get<int64_t>();
+  };
+  const std::string media = " --image " + kGolden + "image-300x200.png --audio " + kGolden + "tone-440hz-1s.wav";
+  const int64_t e2b_text = tokens("-m " + d + "/e2b.gguf -p hi");
+  const int64_t e2b = tokens("-m " + d + "/e2b.gguf --mmproj " + d + "/e2bp.gguf" + media + " -p hi");
+  if (e2b < 0 && Hearth("run -m " + d + "/e2b.gguf --mmproj " + d + "/e2bp.gguf" + media + " -p hi")
+                         .text.find("without media decoding") != std::string::npos) {
+    GTEST_SKIP() << "built without media decoding";
+  }
+  ASSERT_GT(e2b_text, 0);
+  // 300x200 -> 384x288: 24x18 patches of 16 pooled 3x3 -> 48 tokens; 1 s of audio -> 25.
+  EXPECT_EQ(e2b - e2b_text, 48 + 2 + 25 + 2);
+  const int64_t g3_text = tokens("-m " + d + "/g3m.gguf -p hi");
+  const int64_t g3 = tokens("-m " + d + "/g3m.gguf --mmproj " + d + "/g3.gguf --image " + kGolden +
+                            "image-300x200.png -p hi");
+  ASSERT_GT(g3_text, 0);
+  EXPECT_EQ(g3 - g3_text, 4 + 2);
+  // Gemma 3 prompts hold no audio.
+  ExpectError(Hearth("run -t 2 -n 1 -m " + d + "/g3m.gguf --mmproj " + d + "/g3.gguf --audio " + kGolden +
+                     "tone-440hz-1s.wav -p hi"),
+              {"takes no audio"});
+}
+
 TEST_F(CliMmTest, BadMultimodalInputIsAClearError) {
   const std::string img = " --image " + kGolden + "image-300x200.png -p hi";
   ExpectError(Hearth(Base() + img), {"--mmproj"});
