@@ -37,6 +37,7 @@ struct ServeOptions {
   double timeout_s = 600;
   std::string max_memory;
   bool ignore_memory_check = false;
+  bool allow_remote_media = false;
   std::string kv_type = "f16";
   int http_threads = 0;
   double shutdown_grace_s = 15;
@@ -68,6 +69,7 @@ Status Serve(const ServeOptions& o) {
   mo.max_queue = o.queue;
   mo.threads = o.threads;
   mo.ignore_memory_check = o.ignore_memory_check;
+  mo.allow_remote_media = o.allow_remote_media;
   {
     ModelOptions kv;
     kv.kv_type = o.kv_type;
@@ -172,6 +174,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   s->add_option("--timeout", o->timeout_s, "seconds before a request is cancelled (0: none)");
   s->add_option("--max-memory", o->max_memory, "memory budget for loading models (e.g. 8G)");
   s->add_flag("--ignore-memory-check", o->ignore_memory_check, "load even when the check says no");
+  s->add_flag("--allow-remote-media", o->allow_remote_media,
+              "fetch http(s) image/audio/video URLs in requests (default: refused)");
   s->add_option("--kv-type", o->kv_type, "KV cache type: f16 or q8_0");
   s->add_option("--http-threads", o->http_threads, "HTTP worker threads (0: parallel + queue + 8)");
   s->add_option("--shutdown-grace", o->shutdown_grace_s, "seconds running requests get at shutdown");

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "backends/http_client.h"
 #include "chat/chat.h"
 #include "gguf/file.h"
 #include "ledger/audit.h"
@@ -161,6 +162,7 @@ Result<std::shared_ptr<EngineModel>> EngineModel::Load(const EngineModelOptions&
   m->name_ = o.name;
   m->path_ = o.path;
   m->mmproj_ = o.mmproj_path;
+  m->allow_remote_media_ = o.allow_remote_media;
   const auto t0 = Clock::now();
   ASSIGN_OR_RETURN(m->info_, ReadModelInfo(o.path, o.name));
   ASSIGN_OR_RETURN(m->lm_, engine::LoadModel(o.path, {.progress = false}));
@@ -313,6 +315,41 @@ Status EngineModel::ParseCommon(const json& body, bool chat, Request& r) const {
   return Status::Ok();
 }
 
+namespace {
+
+// GET of a media URL (only with --allow-remote-media): at most limits.max_bytes, 5 s to connect,
+// 30 s in all, a 2xx reply or an error naming the status.
+Result<std::vector<uint8_t>> FetchMedia(const std::string& url, const media::Limits& limits,
+                                        const std::string& at) {
+  // A GET sends no body, so there is nothing for an egress record to hash.
+  backends::HttpClient client([](const backends::EgressRecord&) { return Status::Ok(); });
+  backends::HttpRequest req;
+  req.method = "GET";
+  req.url = url;
+  req.connect_timeout_ms = 5000;
+  req.total_timeout_ms = 30000;
+  std::vector<uint8_t> bytes;
+  bool too_big = false;
+  const backends::BodySink sink = [&](std::string_view chunk) {
+    if (static_cast<int64_t>(bytes.size() + chunk.size()) > limits.max_bytes) {
+      too_big = true;
+      return false;
+    }
+    bytes.insert(bytes.end(), chunk.begin(), chunk.end());
+    return true;
+  };
+  Result<backends::HttpResponse> r = client.Send(req, {.backend = "media-fetch"}, &sink);
+  if (too_big)
+    return FieldError(at, "the media at the URL is larger than " +
+                              std::to_string(limits.max_bytes) + " bytes");
+  if (!r.ok()) return FieldError(at, "fetching the URL failed: " + r.status().message());
+  if (r->status < 200 || r->status >= 300)
+    return FieldError(at, "fetching the URL failed: HTTP " + std::to_string(r->status));
+  return bytes;
+}
+
+}  // namespace
+
 Status EngineModel::EncodePart(const json& p, const std::string& pw, int video_index,
                                std::vector<MediaEmbeddings>* out) const {
   const std::string type = p["type"].get<std::string>();
@@ -326,10 +363,13 @@ Status EngineModel::EncodePart(const json& p, const std::string& pw, int video_i
   auto bytes_of = [&](const json& v, const std::string& at) -> Result<std::vector<uint8_t>> {
     if (!v.is_string()) return FieldError(at, "must be a string");
     const std::string s = v.get<std::string>();
-    if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("file:", 0) == 0)
+    const bool remote = s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
+    if (remote && allow_remote_media_) return FetchMedia(s, limits, at);
+    if (remote || s.rfind("file:", 0) == 0)
       return FieldError(at, "remote and file URLs are not fetched (the server makes no network "
-                            "or file access on a caller's behalf); send the media inline as a "
-                            "data: URI");
+                            "or file access on a caller's behalf unless started with "
+                            "--allow-remote-media, and never reads files); send the media inline "
+                            "as a data: URI");
     if (s.rfind("data:", 0) == 0) {
       Result<media::DataUri> d = media::ParseDataUri(s, limits);
       if (!d.ok()) return FieldError(at, d.status().message());

@@ -29,6 +29,9 @@ struct EngineModelOptions {
   std::string mmproj_path;  // projector for images/audio (refused until multimodal lands)
   engine::SchedulerOptions scheduler;
   int threads = 0;          // 0: physical cores
+  // Fetch http(s) URLs in media parts (--allow-remote-media). Off by default: the server then
+  // makes no network request on a caller's behalf.
+  bool allow_remote_media = false;
 };
 
 class EngineModel : public LocalModel {
@@ -77,6 +80,7 @@ class EngineModel : public LocalModel {
   std::string name_;
   std::string path_;
   std::string mmproj_;
+  bool allow_remote_media_ = false;
   engine::LoadedModel lm_;
   bool has_template_ = false;
   int chat_family_ = 0;  // chat::Family

@@ -27,6 +27,7 @@ struct ModelManagerOptions {
   int64_t max_memory_bytes = 0;    // memory budget for the check (0: MemAvailable)
   bool ignore_memory_check = false;
   bool load_default_now = true;    // load -m in the background at start (Ready() turns true then)
+  bool allow_remote_media = false; // fetch http(s) media URLs in requests (off: refused)
 };
 
 Result<std::unique_ptr<ModelHost>> CreateModelManager(const ModelManagerOptions& options);

@@ -4,6 +4,7 @@
 #include "server/engine_model.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -670,6 +671,64 @@ TEST(EngineModelMedia, BadMediaIsNamed) {
                                                                    {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}})}}})}};
   Status text_only = Loaded()->Complete(req, nullptr).status();
   EXPECT_NE(text_only.message().find("--mmproj"), std::string::npos) << text_only.ToString();
+}
+
+}  // namespace
+}  // namespace hearth::server
+
+namespace hearth::server {
+namespace {
+
+// --allow-remote-media: an http URL is fetched (here from a loopback server) and gives what the
+// same image inline gives; without the flag it is refused; a 404 or an oversized reply is an error
+// naming the part.
+TEST(EngineModelMedia, RemoteMediaOnlyWhenAllowed) {
+  httplib::Server srv;
+  std::ifstream in(GoldenFile("image-300x200.png"), std::ios::binary);
+  const std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  srv.Get("/img.png", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(png, "image/png");
+  });
+  const int port = srv.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { srv.listen_after_bind(); });
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+
+  EngineModelOptions o;
+  o.name = "u12b-remote";
+  o.path = GoldenFile("g4-u12b-tiny-q8_0.gguf");
+  o.mmproj_path = GoldenFile("mmproj-g4-u12b-tiny-f16.gguf");
+  o.threads = 2;
+  o.scheduler = {.parallel = 1, .max_queue = 2, .n_ctx = 256, .n_batch = 256};
+  o.allow_remote_media = true;
+  auto remote = EngineModel::Load(o);
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+
+  auto ask = [&](EngineModel& m, const std::string& url) {
+    backends::ChatRequest req;
+    req.body = {{"messages", json::array({{{"role", "user"},
+                                           {"content", json::array({{{"type", "image_url"},
+                                                                     {"image_url", {{"url", url}}}},
+                                                                    {{"type", "text"}, {"text", "?"}}})}}})},
+                {"max_tokens", 3}, {"temperature", 0}};
+    return m.Complete(req, nullptr);
+  };
+  auto fetched = ask(**remote, base + "/img.png");
+  ASSERT_TRUE(fetched.ok()) << fetched.status().ToString();
+  auto inline_ = ask(**remote, "data:image/png;base64," + Base64(GoldenFile("image-300x200.png")));
+  ASSERT_TRUE(inline_.ok());
+  EXPECT_EQ(fetched->response["choices"][0]["message"], inline_->response["choices"][0]["message"]);
+  EXPECT_EQ(fetched->usage.prompt_tokens, inline_->usage.prompt_tokens);
+
+  auto missing = ask(**remote, base + "/nope.png");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("HTTP 404"), std::string::npos) << missing.status().ToString();
+  EXPECT_EQ(ErrorParam(missing.status()), "messages[0].content[0].image_url.url");
+
+  auto refused = ask(*Unified(), base + "/img.png");  // the default: never fetched
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--allow-remote-media"), std::string::npos);
+  srv.stop();
+  t.join();
 }
 
 }  // namespace
