@@ -214,5 +214,17 @@ TEST(FuzzRegression, MalformedOggVorbis) {
   EXPECT_NE(a.status().message().find("Ogg"), std::string::npos) << a.status().message();
 }
 
+TEST(FuzzRegression, PngChunkLongerThanTheFile) {
+  // A tEXt chunk after IDAT declaring 1.9 GB in a 320-byte file: libpng allocated it.
+  Result<std::vector<uint8_t>> b =
+      ReadFile(HEARTH_SOURCE_DIR "/tests/media/data/fuzz-png-huge-text-chunk.png");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Result<Image> im = DecodeImage(*b);
+  ASSERT_FALSE(im.ok());
+  EXPECT_NE(im.status().message().find("chunk 'tEXt' at byte 258 declares 1903435813 bytes"),
+            std::string::npos)
+      << im.status().message();
+}
+
 }  // namespace
 }  // namespace hearth::media
