@@ -8,9 +8,8 @@
 
 #include "chat/chat.h"
 #include "core/thread_pool.h"
-#ifdef HEARTH_CLI_MEDIA
 #include "media/media.h"
-#endif
+#include "mm/encode_media.h"
 
 namespace hearth::cli {
 
@@ -209,74 +208,22 @@ Status EncodeMediaFile(const mm::Projector* proj, const MediaItem& item, int vid
                                    "(the mmproj GGUF that comes with the model)");
   }
   auto named = [&](const Status& s) { return Status(s.code(), what + ": " + s.message()); };
-  if (item.kind == MediaItem::Kind::kImage && !proj->has_vision())
-    return FailedPreconditionError(what + ": the projector " + proj->path() + " takes audio only");
-  if (item.kind == MediaItem::Kind::kAudio && !proj->has_audio())
-    return FailedPreconditionError(what + ": the projector " + proj->path() + " (" +
-                                   proj->vision_type() + ") takes no audio");
-  if (item.kind == MediaItem::Kind::kVideo && !proj->has_vision())
-    return FailedPreconditionError(what + ": the projector " + proj->path() + " takes no images");
-#ifdef HEARTH_CLI_MEDIA
-  media::Limits limits;
-  limits.video_fps = mo.video_fps;
-  limits.max_frames = mo.video_max_frames;
-  Result<std::vector<uint8_t>> bytes = media::ReadFile(item.path, limits);
+  mm::MediaEncodeOptions eo;
+  eo.limits.video_fps = mo.video_fps;
+  eo.limits.max_frames = mo.video_max_frames;
+  eo.image = {mo.image_min_tokens, mo.image_max_tokens};
+  Result<std::vector<uint8_t>> bytes = media::ReadFile(item.path, eo.limits);
   if (!bytes.ok()) return bytes.status();
-  const mm::ImageOptions io{mo.image_min_tokens, mo.image_max_tokens};
-  switch (item.kind) {
-    case MediaItem::Kind::kImage: {
-      Result<media::Image> img = media::DecodeImage(*bytes, limits);
-      if (!img.ok()) return named(img.status());
-      Result<mm::Embeddings> e = proj->EncodeImage(img->width, img->height, img->rgb.data(), io, pool);
-      if (!e.ok()) return named(e.status());
-      out->push_back(std::move(*e));
-      return Status::Ok();
-    }
-    case MediaItem::Kind::kAudio: {
-      Result<media::Audio> a = media::DecodeAudio(*bytes, limits);
-      if (!a.ok()) return named(a.status());
-      Result<std::vector<mm::Embeddings>> e = proj->EncodeAudio(a->samples, pool);
-      if (!e.ok()) return named(e.status());
-      for (auto& x : *e) out->push_back(std::move(x));
-      return Status::Ok();
-    }
-    case MediaItem::Kind::kVideo: {
-      Result<media::Video> v = media::DecodeVideo(*bytes, limits);
-      if (!v.ok()) return named(v.status());
-      if (v->frames.empty()) return InvalidArgumentError(what + ": no frames were decoded");
-      for (const media::VideoFrame& f : v->frames) {
-        Result<mm::Embeddings> e =
-            proj->EncodeImage(f.image.width, f.image.height, f.image.rgb.data(), io, pool);
-        if (!e.ok()) return named(e.status());
-        e->video_index = video_index;
-        e->frame_time_s = f.time_s;
-        out->push_back(std::move(*e));
-      }
-      if (v->has_audio && !v->audio.samples.empty()) {
-        if (proj->has_audio()) {
-          Result<std::vector<mm::Embeddings>> e = proj->EncodeAudio(v->audio.samples, pool);
-          if (!e.ok()) return named(e.status());
-          for (auto& x : *e) {
-            x.video_index = video_index;
-            out->push_back(std::move(x));
-          }
-        } else {
-          std::fprintf(stderr, "hearth: note: %s: the projector takes no audio, the video's sound "
-                       "is left out\n", what.c_str());
-        }
-      }
-      return Status::Ok();
-    }
-  }
-  return InternalError("unknown media kind");
-#else
-  (void)video_index;
-  (void)mo;
-  (void)pool;
-  (void)out;
-  (void)named;
-  return UnimplementedError(what + ": this hearth was built without media decoding (src/media)");
-#endif
+  const mm::MediaKind kind = item.kind == MediaItem::Kind::kImage   ? mm::MediaKind::kImage
+                             : item.kind == MediaItem::Kind::kAudio ? mm::MediaKind::kAudio
+                                                                    : mm::MediaKind::kVideo;
+  Result<mm::EncodedMedia> enc = mm::EncodeMedia(*proj, kind, *bytes, eo, video_index, pool);
+  if (!enc.ok()) return named(enc.status());
+  if (enc->video_sound_dropped)
+    std::fprintf(stderr, "hearth: note: %s: the projector takes no audio, the video's sound is "
+                 "left out\n", what.c_str());
+  for (auto& e : enc->rows) out->push_back(std::move(e));
+  return Status::Ok();
 }
 
 Result<std::vector<chat::Part>> UserParts(const std::string& text, std::vector<MediaItem>* items_io) {

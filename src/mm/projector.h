@@ -25,10 +25,7 @@
 #include "model/config.h"
 #include "tokenizer/tokenizer.h"
 
-#if __has_include("media/media.h")
 #include "media/media.h"
-#define HEARTH_MM_HAS_MEDIA 1
-#endif
 
 namespace hearth::gguf {
 class File;
@@ -81,7 +78,6 @@ class Projector {
   // Mono 16 kHz samples; one Embeddings per chunk (one for gemma4ua).
   Result<std::vector<Embeddings>> EncodeAudio(std::span<const float> samples,
                                               ThreadPool& pool) const;
-#ifdef HEARTH_MM_HAS_MEDIA
   Result<Embeddings> EncodeImage(const media::Image& img, const ImageOptions& o,
                                  ThreadPool& pool) const {
     return EncodeImage(img.width, img.height, img.rgb.data(), o, pool);
@@ -93,7 +89,6 @@ class Projector {
     }
     return EncodeAudio(std::span<const float>(a.samples), pool);
   }
-#endif
 
  private:
   Projector() = default;

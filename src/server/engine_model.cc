@@ -18,6 +18,7 @@
 #include "gguf/file.h"
 #include "ledger/audit.h"
 #include "media/media.h"
+#include "mm/encode_media.h"
 #include "mm/projector.h"
 #include "server/reasoning.h"
 #include "server/tool_calls.h"
@@ -379,27 +380,16 @@ Status EngineModel::EncodePart(const json& p, const std::string& pw, int video_i
     if (!b.ok()) return FieldError(at, b.status().message());
     return b;
   };
-  const mm::ImageOptions io;
-  auto image = [&](const std::vector<uint8_t>& bytes, const std::string& at) -> Status {
-    if (!projector_->has_vision())
-      return FieldError(at, "the projector of model '" + name_ + "' takes no images");
-    Result<media::Image> img = media::DecodeImage(bytes, limits);
-    if (!img.ok()) return FieldError(at, img.status().message());
-    Result<mm::Embeddings> e =
-        projector_->EncodeImage(img->width, img->height, img->rgb.data(), io, *pool_);
-    if (!e.ok()) return FieldError(at, e.status().message());
-    out->push_back({std::move(*e)});
-    return Status::Ok();
-  };
-  auto audio = [&](std::span<const float> samples, const std::string& at, int video) -> Status {
-    if (!projector_->has_audio())
-      return FieldError(at, "the projector of model '" + name_ + "' takes no audio");
-    Result<std::vector<mm::Embeddings>> e = projector_->EncodeAudio(samples, *pool_);
-    if (!e.ok()) return FieldError(at, e.status().message());
-    for (auto& x : *e) {
-      x.video_index = video;
-      out->push_back({std::move(x)});
-    }
+  // Decoded and encoded in src/mm; errors are named after the part here.
+  auto encode = [&](mm::MediaKind kind, const std::vector<uint8_t>& bytes,
+                    const std::string& at) -> Status {
+    mm::MediaEncodeOptions eo;
+    eo.limits = limits;
+    Result<mm::EncodedMedia> enc =
+        mm::EncodeMedia(*projector_, kind, bytes, eo, kind == mm::MediaKind::kVideo ? video_index : -1,
+                        *pool_);
+    if (!enc.ok()) return FieldError(at, enc.status().message());
+    for (auto& e : enc->rows) out->push_back({std::move(e)});
     return Status::Ok();
   };
   if (type == "image_url") {
@@ -410,7 +400,7 @@ Status EngineModel::EncodePart(const json& p, const std::string& pw, int video_i
       for (const auto& [k, v] : iu.items())
         if (k != "url" && k != "detail") return FieldError(pw + ".image_url." + k, "is not supported");
     ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bytes_of(url, pw + ".image_url.url"));
-    return image(bytes, pw + ".image_url");
+    return encode(mm::MediaKind::kImage, bytes, pw + ".image_url");
   }
   if (type == "input_audio") {
     if (!p.contains("input_audio") || !p["input_audio"].is_object())
@@ -420,33 +410,15 @@ Status EngineModel::EncodePart(const json& p, const std::string& pw, int video_i
       return FieldError(pw + ".input_audio.format", "must be a string");
     const json data = ia.contains("data") ? ia["data"] : ia.value("url", json());
     ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bytes_of(data, pw + ".input_audio.data"));
-    Result<media::Audio> a = media::DecodeAudio(bytes, limits);
-    if (!a.ok()) return FieldError(pw + ".input_audio", a.status().message());
-    return audio(a->samples, pw + ".input_audio", -1);
+    return encode(mm::MediaKind::kAudio, bytes, pw + ".input_audio");
   }
   if (type == "input_video" || type == "video_url") {
     const json& iv = p.contains(type) ? p[type] : json();
     const json data = iv.is_object() ? (iv.contains("url") ? iv["url"] : iv.value("data", json()))
                                      : iv;
     ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bytes_of(data, pw + "." + type));
-    if (!projector_->has_vision())
-      return FieldError(pw, "the projector of model '" + name_ + "' takes no images (video frames)");
-    Result<media::Video> v = media::DecodeVideo(bytes, limits);
-    if (!v.ok()) return FieldError(pw + "." + type, v.status().message());
-    if (v->frames.empty()) return FieldError(pw + "." + type, "no frames could be decoded");
-    for (const media::VideoFrame& f : v->frames) {
-      Result<mm::Embeddings> e =
-          projector_->EncodeImage(f.image.width, f.image.height, f.image.rgb.data(), io, *pool_);
-      if (!e.ok()) return FieldError(pw + "." + type, e.status().message());
-      e->video_index = video_index;
-      e->frame_time_s = f.time_s;
-      out->push_back({std::move(*e)});
-    }
-    // The sound track goes with the frames when the projector hears; otherwise the frames alone
-    // (documented in docs/SERVER.md).
-    if (v->has_audio && !v->audio.samples.empty() && projector_->has_audio())
-      TRY(audio(v->audio.samples, pw + "." + type, video_index));
-    return Status::Ok();
+    // A video's sound goes with its frames when the projector hears; else the frames alone.
+    return encode(mm::MediaKind::kVideo, bytes, pw + "." + type);
   }
   return FieldError(pw + ".type", "'" + type + "' is not a content part type");
 }
