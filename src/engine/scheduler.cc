@@ -101,7 +101,9 @@ Result<std::future<Result<JobResult>>> Scheduler::Submit(Job job) {
       if (!e.causal && e.n_rows > opt_.n_batch)
         return InvalidArgumentError("an image block of " + std::to_string(e.n_rows) +
                                     " rows does not fit the micro-batch of " +
-                                    std::to_string(opt_.n_batch) + " (raise --batch)");
+                                    std::to_string(opt_.n_batch) +
+                                    " (give the model a larger context or batch, or the image "
+                                    "fewer tokens)");
       p->block_start.push_back(static_cast<int64_t>(i));
       i += e.n_rows - 1;
       ++block;

@@ -1,11 +1,14 @@
 #include "server/http_util.h"
 
+#include "media/media.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 
 #include "backends/backend.h"
+#include "media/media.h"
 
 namespace hearth::server {
 
@@ -171,62 +174,16 @@ Result<double> ParseKeepAlive(const json& value) {
   return seconds < 0 ? -1.0 : seconds;
 }
 
-namespace {
-
-int Base64Value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-}  // namespace
-
 Result<std::string> SniffBase64MediaType(std::string_view text) {
   if (text.empty()) return InvalidArgumentError("empty base64 data");
-  size_t len = text.size();
-  size_t pad = 0;
-  while (len > 0 && text[len - 1] == '=' && pad < 2) {
-    --len;
-    ++pad;
-  }
-  if (pad > 0 && text.size() % 4 != 0) {
-    return InvalidArgumentError("invalid base64: padded data whose length is not a multiple of 4");
-  }
-  if (len % 4 == 1) return InvalidArgumentError("invalid base64: truncated data (length " +
-                                                std::to_string(text.size()) + ")");
-  std::string head;  // the first decoded bytes, enough for the magic numbers
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; ++i) {
-    const int v = Base64Value(static_cast<unsigned char>(text[i]));
-    if (v < 0) {
-      return InvalidArgumentError("invalid base64: character " +
-                                  json(std::string(1, text[i])).dump() + " at offset " +
-                                  std::to_string(i));
-    }
-    if (head.size() >= 16) continue;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      head.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  auto starts = [&](std::string_view magic, size_t at = 0) {
-    return head.size() >= at + magic.size() && head.compare(at, magic.size(), magic) == 0;
-  };
-  if (starts("\x89PNG")) return std::string("image/png");
-  if (starts("\xFF\xD8\xFF")) return std::string("image/jpeg");
-  if (starts("GIF8")) return std::string("image/gif");
-  if (starts("RIFF") && starts("WEBP", 8)) return std::string("image/webp");
-  if (starts("RIFF") && starts("WAVE", 8)) return std::string("audio/wav");
-  if (starts("fLaC")) return std::string("audio/flac");
-  if (starts("ID3") || (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0xFF &&
-                        (static_cast<unsigned char>(head[1]) & 0xE0) == 0xE0)) {
-    return std::string("audio/mpeg");
+  Result<std::vector<uint8_t>> bytes = media::DecodeBase64(text);
+  if (!bytes.ok()) return bytes.status();
+  const std::string format(media::SniffFormat(*bytes));
+  switch (media::Sniff(*bytes)) {
+    case media::Kind::kImage: return "image/" + format;
+    case media::Kind::kAudio: return std::string(format == "mp3" ? "audio/mpeg" : "audio/" + format);
+    case media::Kind::kVideo: return "video/" + format;
+    case media::Kind::kUnknown: break;
   }
   return std::string("application/octet-stream");
 }

@@ -52,9 +52,10 @@ int64_t UnixNanosNow();
 // "-1m"); a bare number in a string is seconds. Negative means forever (returned as -1).
 Result<double> ParseKeepAlive(const nlohmann::json& value);
 
-// Checks that `text` is standard base64 (padding optional) and returns the decoded bytes' media
-// type from their magic number ("image/png", "image/jpeg", "image/gif", "image/webp", "audio/wav",
-// "audio/mpeg", "audio/flac"), or "application/octet-stream". Errors say what is wrong and where.
+// Decodes `text` as standard base64 (media::DecodeBase64: padding optional) and returns the media
+// type src/media sniffs from the magic number ("image/png", "image/jpeg", "audio/wav",
+// "audio/mpeg", "audio/flac", "audio/ogg", "video/mp4", ...), or "application/octet-stream".
+// Errors say what is wrong and where.
 Result<std::string> SniffBase64MediaType(std::string_view text);
 
 // JSON dump that never throws on invalid UTF-8 (replaced with U+FFFD).

@@ -181,7 +181,7 @@ Status MediaParts(const json& images, const std::string& where, json* parts, int
     Result<std::string> type = SniffBase64MediaType(data);
     if (!type.ok()) return InvalidArgumentError(at + ": " + type.status().message());
     if (type->rfind("audio/", 0) == 0) {
-      const std::string format = *type == "audio/wav" ? "wav" : *type == "audio/mpeg" ? "mp3" : "flac";
+      const std::string format = *type == "audio/mpeg" ? "mp3" : type->substr(6);
       parts->push_back({{"type", "input_audio"}, {"input_audio", {{"data", data}, {"format", format}}}});
     } else {
       parts->push_back({{"type", "image_url"},
