@@ -18,16 +18,6 @@ namespace {
 constexpr float kEps = 1e-6f;  // hard-coded for every norm of the graph
 constexpr int kChunk = 12, kPast = 12, kCtx = kChunk + kPast, kRel = kPast + 1;
 
-Result<int> Int(const gguf::File& f, const std::string& key) {
-  auto v = f.GetU32(key);
-  if (!v.ok()) return Status(v.status().code(), f.path() + ": " + v.status().message());
-  if (*v == 0 || *v > (1u << 20)) {
-    return InvalidArgumentError(f.path() + ": " + key + " = " + std::to_string(*v) +
-                                " is out of range");
-  }
-  return static_cast<int>(*v);
-}
-
 float Silu(float z) { return z / (1.0f + std::exp(-z)); }
 float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
@@ -35,11 +25,11 @@ float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
 Status LoadGemma4a(const gguf::File& f, const TensorReader& r, int64_t n_embd_text, AudioParams& a) {
   const std::string& p = f.path();
-  ASSIGN_OR_RETURN(a.n_embd, Int(f, "clip.audio.embedding_length"));
-  ASSIGN_OR_RETURN(a.n_layer, Int(f, "clip.audio.block_count"));
-  ASSIGN_OR_RETURN(a.n_head, Int(f, "clip.audio.attention.head_count"));
-  ASSIGN_OR_RETURN(a.n_ff, Int(f, "clip.audio.feed_forward_length"));
-  ASSIGN_OR_RETURN(a.n_mel, Int(f, "clip.audio.num_mel_bins"));
+  ASSIGN_OR_RETURN(a.n_embd, ReadCount(f, "clip.audio.embedding_length"));
+  ASSIGN_OR_RETURN(a.n_layer, ReadCount(f, "clip.audio.block_count"));
+  ASSIGN_OR_RETURN(a.n_head, ReadCount(f, "clip.audio.attention.head_count"));
+  ASSIGN_OR_RETURN(a.n_ff, ReadCount(f, "clip.audio.feed_forward_length"));
+  ASSIGN_OR_RETURN(a.n_mel, ReadCount(f, "clip.audio.num_mel_bins"));
   const int64_t d = a.n_embd;
   if (d % a.n_head != 0 || d < 4) {
     return InvalidArgumentError(p + ": clip.audio.embedding_length " + std::to_string(d) +

@@ -32,16 +32,6 @@ Result<Linear> ClippableLinear(const TensorReader& r, const std::string& stem, i
 
 namespace {
 
-Result<int> Int(const gguf::File& f, const std::string& key) {
-  auto v = f.GetU32(key);
-  if (!v.ok()) return Status(v.status().code(), f.path() + ": " + v.status().message());
-  if (*v == 0 || *v > (1u << 20)) {
-    return InvalidArgumentError(f.path() + ": " + key + " = " + std::to_string(*v) +
-                                " is out of range");
-  }
-  return static_cast<int>(*v);
-}
-
 float GeluQuick(float z) { return z / (1.0f + std::exp(-1.702f * z)); }
 float Silu(float z) { return z / (1.0f + std::exp(-z)); }
 
@@ -64,11 +54,11 @@ void Rope(float* x, int n, float p, float base) {
 Status LoadGemma4v(const gguf::File& f, const TensorReader& r, int64_t n_embd_text,
                    VisionParams& v) {
   const std::string& p = f.path();
-  ASSIGN_OR_RETURN(v.n_embd, Int(f, "clip.vision.embedding_length"));
-  ASSIGN_OR_RETURN(v.patch, Int(f, "clip.vision.patch_size"));
-  ASSIGN_OR_RETURN(v.n_layer, Int(f, "clip.vision.block_count"));
-  ASSIGN_OR_RETURN(v.n_head, Int(f, "clip.vision.attention.head_count"));
-  ASSIGN_OR_RETURN(v.n_ff, Int(f, "clip.vision.feed_forward_length"));
+  ASSIGN_OR_RETURN(v.n_embd, ReadCount(f, "clip.vision.embedding_length"));
+  ASSIGN_OR_RETURN(v.patch, ReadCount(f, "clip.vision.patch_size"));
+  ASSIGN_OR_RETURN(v.n_layer, ReadCount(f, "clip.vision.block_count"));
+  ASSIGN_OR_RETURN(v.n_head, ReadCount(f, "clip.vision.attention.head_count"));
+  ASSIGN_OR_RETURN(v.n_ff, ReadCount(f, "clip.vision.feed_forward_length"));
   ASSIGN_OR_RETURN(uint32_t merge, f.GetU32Or("clip.vision.projector.scale_factor", 3));
   if (merge == 0 || merge > 64 || v.patch > 1024) {
     return InvalidArgumentError(p + ": patch size / scale_factor out of range");
@@ -194,35 +184,8 @@ Result<Embeddings> EncodeGemma4v(const VisionParams& v, int64_t n_embd_text, int
         }
       }
     });
-    // Bidirectional attention, kq_scale 1.
-    pool.ParallelFor(static_cast<int64_t>(n_head) * n, [&](int64_t b, int64_t e, int) {
-      std::vector<float> s(static_cast<size_t>(n));
-      for (int64_t idx = b; idx < e; ++idx) {
-        const int64_t hh = idx / n, i = idx % n;
-        const float* qi = &q[i * E + hh * hd];
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n; ++j) {
-          const float* kj = &k[j * E + hh * hd];
-          float dot = 0;
-          for (int c = 0; c < hd; ++c) dot += qi[c] * kj[c];
-          s[j] = dot;
-          mx = std::max(mx, dot);
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          s[j] = std::exp(s[j] - mx);
-          sum += s[j];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        float* out = &att[i * E + hh * hd];
-        std::fill(out, out + hd, 0.0f);
-        for (int64_t j = 0; j < n; ++j) {
-          const float w = s[j] * inv;
-          const float* vj = &val[j * E + hh * hd];
-          for (int c = 0; c < hd; ++c) out[c] += w * vj[c];
-        }
-      }
-    });
+    BidirectionalAttention(q.data(), k.data(), val.data(), n, n_head, hd, E, /*kq_scale=*/1.0f,
+                           att.data(), pool);
     Apply(L.o, att.data(), n, h.data(), pool, ws);
     if (!L.ls1.empty()) {
       for (int64_t t = 0; t < n; ++t)

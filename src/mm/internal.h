@@ -111,6 +111,15 @@ struct AudioParams {
   std::vector<ConformerLayer> layers;
 };
 
+// Full bidirectional multi-head attention of n rows (q, k, v, out: [n × width], head h at columns
+// h·hd..), scores scaled by kq_scale, as the vision towers use it.
+void BidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int n_head,
+                            int hd, int64_t width, float kq_scale, float* out, ThreadPool& pool);
+
+// A count from the mmproj metadata (block count, widths, ...): present, 1..2^20; errors name the
+// file and the key.
+Result<int> ReadCount(const gguf::File& f, const std::string& key);
+
 // A Linear with the optional "clippable" scalar bounds <stem>.input_min/... read.
 Result<Linear> ClippableLinear(const TensorReader& r, const std::string& stem, int64_t cols,
                                int64_t rows);

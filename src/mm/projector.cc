@@ -43,6 +43,49 @@ void LayerNormRows(const float* x, const float* w, const float* b, int64_t rows,
   });
 }
 
+void BidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int n_head,
+                            int hd, int64_t width, float kq_scale, float* out, ThreadPool& pool) {
+  // One (head, query) row at a time: scores, softmax (sum in double), weighted sum of V.
+  pool.ParallelFor(static_cast<int64_t>(n_head) * n, [&](int64_t b, int64_t e, int) {
+    std::vector<float> s(static_cast<size_t>(n));
+    for (int64_t idx = b; idx < e; ++idx) {
+      const int64_t hh = idx / n, i = idx % n;
+      const float* qi = &q[i * width + hh * hd];
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < n; ++j) {
+        const float* kj = &k[j * width + hh * hd];
+        float dot = 0;
+        for (int c = 0; c < hd; ++c) dot += qi[c] * kj[c];
+        s[j] = dot * kq_scale;
+        mx = std::max(mx, s[j]);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        s[j] = std::exp(s[j] - mx);
+        sum += s[j];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      float* o = &out[i * width + hh * hd];
+      std::fill(o, o + hd, 0.0f);
+      for (int64_t j = 0; j < n; ++j) {
+        const float w = s[j] * inv;
+        const float* vj = &v[j * width + hh * hd];
+        for (int c = 0; c < hd; ++c) o[c] += w * vj[c];
+      }
+    }
+  });
+}
+
+Result<int> ReadCount(const gguf::File& f, const std::string& key) {
+  auto v = f.GetU32(key);
+  if (!v.ok()) return Status(v.status().code(), f.path() + ": " + v.status().message());
+  if (*v == 0 || *v > (1u << 20)) {
+    return InvalidArgumentError(f.path() + ": " + key + " = " + std::to_string(*v) +
+                                " is out of range");
+  }
+  return static_cast<int>(*v);
+}
+
 void Apply(const Linear& l, const float* x, int64_t n_tok, float* y, ThreadPool& pool,
            kernels::Workspace& ws) {
   const int64_t cols = l.w.cols, rows = l.w.rows;

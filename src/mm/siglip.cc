@@ -17,16 +17,6 @@ namespace {
 
 std::string Key(const std::string& k) { return "clip.vision." + k; }
 
-Result<int> Int(const gguf::File& f, const std::string& key) {
-  auto v = f.GetU32(key);
-  if (!v.ok()) return Status(v.status().code(), f.path() + ": " + v.status().message());
-  if (*v == 0 || *v > (1u << 20)) {
-    return InvalidArgumentError(f.path() + ": " + key + " = " + std::to_string(*v) +
-                                " is out of range");
-  }
-  return static_cast<int>(*v);
-}
-
 Result<Linear> LinearOf(const TensorReader& r, const std::string& stem, int64_t cols, int64_t rows) {
   Linear l;
   ASSIGN_OR_RETURN(l.w, r.Mat(stem + ".weight", cols, rows));
@@ -41,12 +31,12 @@ float GeluQuick(float z) { return z / (1.0f + std::exp(-1.702f * z)); }
 Status LoadSiglip(const gguf::File& f, const TensorReader& r, int64_t n_embd_text,
                   VisionParams& v) {
   const std::string& p = f.path();
-  ASSIGN_OR_RETURN(v.n_embd, Int(f, Key("embedding_length")));
-  ASSIGN_OR_RETURN(v.patch, Int(f, Key("patch_size")));
-  ASSIGN_OR_RETURN(v.image_size, Int(f, Key("image_size")));
-  ASSIGN_OR_RETURN(v.n_layer, Int(f, Key("block_count")));
-  ASSIGN_OR_RETURN(v.n_head, Int(f, Key("attention.head_count")));
-  ASSIGN_OR_RETURN(v.n_ff, Int(f, Key("feed_forward_length")));
+  ASSIGN_OR_RETURN(v.n_embd, ReadCount(f, Key("embedding_length")));
+  ASSIGN_OR_RETURN(v.patch, ReadCount(f, Key("patch_size")));
+  ASSIGN_OR_RETURN(v.image_size, ReadCount(f, Key("image_size")));
+  ASSIGN_OR_RETURN(v.n_layer, ReadCount(f, Key("block_count")));
+  ASSIGN_OR_RETURN(v.n_head, ReadCount(f, Key("attention.head_count")));
+  ASSIGN_OR_RETURN(v.n_ff, ReadCount(f, Key("feed_forward_length")));
   ASSIGN_OR_RETURN(uint32_t merge, f.GetU32Or(Key("projector.scale_factor"), 4));
   v.n_merge = static_cast<int>(merge);
   ASSIGN_OR_RETURN(v.use_gelu, f.GetBoolOr("clip.use_gelu", false));
@@ -143,35 +133,8 @@ Result<Embeddings> EncodeSiglip(const VisionParams& v, int64_t n_embd_text, int 
     Apply(L.q, h.data(), n, q.data(), pool, ws);
     Apply(L.k, h.data(), n, k.data(), pool, ws);
     Apply(L.v, h.data(), n, val.data(), pool, ws);
-    // Full bidirectional attention, one (head, query) row at a time.
-    pool.ParallelFor(static_cast<int64_t>(n_head) * n, [&](int64_t b, int64_t e, int) {
-      std::vector<float> s(static_cast<size_t>(n));
-      for (int64_t idx = b; idx < e; ++idx) {
-        const int64_t hh = idx / n, i = idx % n;
-        const float* qi = &q[i * d + hh * hd];
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n; ++j) {
-          const float* kj = &k[j * d + hh * hd];
-          float dot = 0;
-          for (int c = 0; c < hd; ++c) dot += qi[c] * kj[c];
-          s[j] = dot * scale;
-          mx = std::max(mx, s[j]);
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          s[j] = std::exp(s[j] - mx);
-          sum += s[j];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        float* out = &att[i * d + hh * hd];
-        std::fill(out, out + hd, 0.0f);
-        for (int64_t j = 0; j < n; ++j) {
-          const float w = s[j] * inv;
-          const float* vj = &val[j * d + hh * hd];
-          for (int c = 0; c < hd; ++c) out[c] += w * vj[c];
-        }
-      }
-    });
+    BidirectionalAttention(q.data(), k.data(), val.data(), n, n_head, hd, d, scale, att.data(),
+                           pool);
     Apply(L.o, att.data(), n, h.data(), pool, ws);
     for (size_t i = 0; i < x.size(); ++i) x[i] += h[i];
     LayerNormRows(x.data(), L.ln2_w.data(), L.ln2_b.data(), n, d, v.eps, h.data(), pool);
