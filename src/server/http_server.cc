@@ -275,6 +275,21 @@ struct Server::Impl {
     std::function<void(httplib::Response& res, const Status& status)> send_error;
   };
 
+  // OpenAI's SSE framing: one `data:` event per chunk, `[DONE]` at the end, or an error event
+  // (the OpenAI SDKs raise it; without [DONE] the stream reads as cut short).
+  static StreamFormat OpenAiSse() {
+    StreamFormat f;
+    f.on_chunk = [](const json& chunk) {
+      return std::vector<std::string>{"data: " + Dump(chunk) + "\n\n"};
+    };
+    f.on_finish = [](const Status& s, double) {
+      if (s.ok()) return std::vector<std::string>{"data: [DONE]\n\n"};
+      return std::vector<std::string>{"data: " + Dump(MapError(s).body) + "\n\n"};
+    };
+    f.send_error = [](httplib::Response& r, const Status& s) { SendError(r, MapError(s)); };
+    return f;
+  }
+
   using StreamCall = std::function<Status(const backends::ChunkCallback& callback,
                                           const std::atomic<bool>* cancel)>;
 
@@ -453,16 +468,7 @@ struct Server::Impl {
       RecordCounts(c, SecondsSince(t0), -1);
       return SendJson(res, 200, r->response);
     }
-    StreamFormat f;
-    f.on_chunk = [](const json& chunk) {
-      return std::vector<std::string>{"data: " + Dump(chunk) + "\n\n"};
-    };
-    f.on_finish = [](const Status& s, double) {
-      if (s.ok()) return std::vector<std::string>{"data: [DONE]\n\n"};
-      // An error event (the OpenAI SDKs raise it); no [DONE], so the stream reads as cut short.
-      return std::vector<std::string>{"data: " + Dump(MapError(s).body) + "\n\n"};
-    };
-    f.send_error = [](httplib::Response& r, const Status& s) { SendError(r, MapError(s)); };
+    StreamFormat f = OpenAiSse();
     auto shared_body = std::make_shared<json>(std::move(body));
     StartStream(res,
                 [m, text, shared_body, id, timeout_ms](const backends::ChunkCallback& cb,
@@ -505,15 +511,7 @@ struct Server::Impl {
       RecordCounts(c, SecondsSince(t0), -1);
       return SendJson(res, 200, *out);
     }
-    StreamFormat f;
-    f.on_chunk = [](const json& chunk) {
-      return std::vector<std::string>{"data: " + Dump(chunk) + "\n\n"};
-    };
-    f.on_finish = [](const Status& s, double) {
-      if (s.ok()) return std::vector<std::string>{"data: [DONE]\n\n"};
-      return std::vector<std::string>{"data: " + Dump(MapError(s).body) + "\n\n"};
-    };
-    f.send_error = [](httplib::Response& r, const Status& s) { SendError(r, MapError(s)); };
+    StreamFormat f = OpenAiSse();
     auto shared = std::make_shared<std::pair<json, router::RequestMeta>>(std::move(body),
                                                                          std::move(meta));
     RouterFront* front = router;
