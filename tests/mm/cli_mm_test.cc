@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/tools/command.h"
 #include "tools/testmodel.h"
 
 namespace {
@@ -20,35 +21,12 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kGolden = std::string(HEARTH_SOURCE_DIR) + "/tests/data/golden/";
 
-struct Out {
-  int exit_code = -1;
-  bool signaled = false;
-  std::string text;  // stdout (+ stderr when asked)
-};
-
-Out Sh(const std::string& cmd) {
-  Out o;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-  const int st = pclose(p);
-  o.signaled = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) >= 128);
-  o.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
-}
-
+using hearth::testing::ExpectError;
+using hearth::testing::Out;
+Out Sh(const std::string& cmd) { return hearth::testing::RunCommand(cmd); }
 Out Hearth(const std::string& args) { return Sh(std::string(HEARTH_BINARY) + " " + args + " 2>&1"); }
 Out HearthJson(const std::string& args) {
   return Sh(std::string(HEARTH_BINARY) + " " + args + " --json 2>/dev/null");
-}
-
-void ExpectError(const Out& o, const std::vector<std::string>& needles) {
-  EXPECT_FALSE(o.signaled) << o.text;
-  EXPECT_NE(o.exit_code, 0) << o.text;
-  for (const auto& n : needles) {
-    EXPECT_NE(o.text.find(n), std::string::npos) << "missing '" << n << "' in: " << o.text;
-  }
 }
 
 class CliMmTest : public ::testing::Test {

@@ -13,6 +13,7 @@
 
 #include "gguf/file.h"
 #include "gguf/writer.h"
+#include "tests/tools/command.h"
 #include "tools/testmodel.h"
 
 namespace {
@@ -20,11 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kGolden = std::string(HEARTH_SOURCE_DIR) + "/tests/data/golden/";
 
-struct Out {
-  int exit_code = -1;
-  bool signaled = false;
-  std::string text;  // stdout + stderr
-};
+using hearth::testing::ExpectError;
+using hearth::testing::Out;
 
 // Escapes single quotes for embedding in a single-quoted bash -c script.
 std::string Quote(const std::string& s) {
@@ -33,25 +31,10 @@ std::string Quote(const std::string& s) {
   return out;
 }
 
+// stdout + stderr of `hearth ARGS`, run by bash (for process substitution in the chat test).
 Out Hearth(const std::string& args) {
-  Out o;
-  // bash, for process substitution in the chat test
-  const std::string cmd = "bash -c '" + std::string(HEARTH_BINARY) + " " + Quote(args) + " 2>&1'";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.text.append(buf, n);
-  const int st = pclose(p);
-  o.signaled = WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) >= 128);
-  o.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
-}
-
-// A clean failure: non-zero exit, no crash, and the message contains every `needle`.
-void ExpectError(const Out& o, const std::vector<std::string>& needles) {
-  EXPECT_FALSE(o.signaled) << o.text;
-  EXPECT_NE(o.exit_code, 0) << o.text;
-  for (const auto& n : needles) EXPECT_NE(o.text.find(n), std::string::npos) << "missing '" << n << "' in: " << o.text;
+  return hearth::testing::RunCommand("bash -c '" + std::string(HEARTH_BINARY) + " " + Quote(args) +
+                                     " 2>&1'");
 }
 
 std::string Dir() {
