@@ -60,11 +60,22 @@ bool JsonPrefix::After(uint8_t c) {
     return true;
   }
   if ((c == '}' && top == '{') || (c == ']' && top == '[')) {
-    --depth_;
-    mode_ = depth_ == 0 ? kDone : kAfter;
-    return true;
+    return Close();
   }
   return false;
+}
+
+bool JsonPrefix::Close() {
+  --depth_;
+  mode_ = depth_ == 0 ? kDone : kAfter;
+  return true;
+}
+
+// A number ends at the first byte that cannot continue it; that byte is read as what follows.
+bool JsonPrefix::EndNumber(uint8_t c) {
+  mode_ = kAfter;
+  blank_ = 0;
+  return After(c);
 }
 
 bool JsonPrefix::Feed(uint8_t c) {
@@ -80,9 +91,7 @@ bool JsonPrefix::Feed(uint8_t c) {
       if (Blank(c)) return true;
       if (blank_ > kMaxBlank) return false;
       if (c == ']') {
-        --depth_;
-        mode_ = depth_ == 0 ? kDone : kAfter;
-        return true;
+        return Close();
       }
       return StartValue(c);
     case kKeyOrEnd:
@@ -95,9 +104,7 @@ bool JsonPrefix::Feed(uint8_t c) {
         return true;
       }
       if (c == '}' && mode_ == kKeyOrEnd) {
-        --depth_;
-        mode_ = depth_ == 0 ? kDone : kAfter;
-        return true;
+        return Close();
       }
       return false;
     case kColon:
@@ -150,9 +157,7 @@ bool JsonPrefix::Feed(uint8_t c) {
         mode_ = kNumE;
         return true;
       }
-      mode_ = kAfter;
-      blank_ = 0;
-      return After(c);
+      return EndNumber(c);
     case kNumDot:
       if (!IsDigit(c)) return false;
       mode_ = kNumFrac;
@@ -163,9 +168,7 @@ bool JsonPrefix::Feed(uint8_t c) {
         mode_ = kNumE;
         return true;
       }
-      mode_ = kAfter;
-      blank_ = 0;
-      return After(c);
+      return EndNumber(c);
     case kNumE:
       if (c == '+' || c == '-') {
         mode_ = kNumESign;
@@ -178,9 +181,7 @@ bool JsonPrefix::Feed(uint8_t c) {
       return true;
     case kNumExp:
       if (IsDigit(c)) return true;
-      mode_ = kAfter;
-      blank_ = 0;
-      return After(c);
+      return EndNumber(c);
     case kLiteral: {
       const std::string_view lit = kLiterals[lit_];
       if (c != static_cast<uint8_t>(lit[lit_pos_])) return false;

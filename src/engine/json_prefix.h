@@ -48,6 +48,8 @@ class JsonPrefix {
   bool StartValue(uint8_t c);
   bool After(uint8_t c);
   bool Blank(uint8_t c);
+  bool Close();  // the innermost container ends
+  bool EndNumber(uint8_t c);
 
   Mode mode_ = kStart;
   bool key_ = false;         // the string being read is an object key
