@@ -5,6 +5,7 @@
 #include "backends/adapters.h"
 #include "backends/content_parts.h"
 #include "backends/openai_shapes.h"
+#include "core/clock.h"
 
 namespace hearth::backends {
 namespace {
@@ -150,7 +151,7 @@ class AnthropicStream : public StreamTranslator {
 
  private:
   std::string id_ = "msg";
-  int64_t created_ = UnixNow();
+  int64_t created_ = UnixSeconds();
   std::string model_;
   Usage usage_;
   std::vector<std::pair<int, int>> tool_index_of_block_;
@@ -314,7 +315,7 @@ Result<json> OpenAiFromAnthropicReply(const json& reply) {
   const json& u = reply.value("usage", json::object());
   usage.prompt_tokens = AnthropicStream::InputTokens(u);
   usage.completion_tokens = u.value("output_tokens", int64_t{0});
-  return json{{"id", reply.value("id", "msg")}, {"object", "chat.completion"}, {"created", UnixNow()},
+  return json{{"id", reply.value("id", "msg")}, {"object", "chat.completion"}, {"created", UnixSeconds()},
               {"model", reply.value("model", "")},
               {"choices", json::array({{{"index", 0}, {"message", message},
                                         {"finish_reason", FinishFromStopReason(stop_reason)}}})},

@@ -5,6 +5,7 @@
 #include "backends/adapters.h"
 #include "backends/content_parts.h"
 #include "backends/openai_shapes.h"
+#include "core/clock.h"
 
 namespace hearth::backends {
 namespace {
@@ -122,7 +123,7 @@ class GeminiStream : public StreamTranslator {
 
  private:
   std::string id_ = "gemini";
-  int64_t created_ = UnixNow();
+  int64_t created_ = UnixSeconds();
   std::string model_;
   Usage usage_;
   bool started_ = false;
@@ -297,7 +298,7 @@ Result<json> OpenAiFromGeminiReply(const json& reply, const std::string& model) 
   }
   Usage usage = UsageFromGemini(reply.value("usageMetadata", json::object()));
   return json{{"id", reply.value("responseId", "gemini")}, {"object", "chat.completion"},
-              {"created", UnixNow()}, {"model", reply.value("modelVersion", model)},
+              {"created", UnixSeconds()}, {"model", reply.value("modelVersion", model)},
               {"choices", json::array({{{"index", 0}, {"message", message}, {"finish_reason", finish}}})},
               {"usage", UsageJson(usage)}};
 }

@@ -6,16 +6,13 @@
 #include <cstring>
 
 #include "backends/openai_shapes.h"
+#include "core/clock.h"
 
 namespace hearth::backends {
 
 using nlohmann::json;
 
 namespace {
-
-double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Headers the adapter sets itself; a caller's value is dropped, so a client's own credentials or
 // cookies are never forwarded to a provider.

@@ -2,15 +2,11 @@
 
 #include <chrono>
 
+#include "core/clock.h"
+
 namespace hearth::backends {
 
 using nlohmann::json;
-
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 json UsageJson(const Usage& usage) {
   return {{"prompt_tokens", usage.prompt_tokens},
@@ -110,7 +106,7 @@ json ChunkAssembler::Completion() const {
   message["content"] = (has_content_ || tool_calls_.empty()) ? json(content_) : json(nullptr);
   if (!reasoning_.empty()) message["reasoning_content"] = reasoning_;
   if (!tool_calls_.empty()) message["tool_calls"] = tool_calls_;
-  json out = {{"id", id_}, {"object", "chat.completion"}, {"created", created_ ? created_ : UnixNow()},
+  json out = {{"id", id_}, {"object", "chat.completion"}, {"created", created_ ? created_ : UnixSeconds()},
               {"model", model_},
               {"choices", json::array({{{"index", 0}, {"message", message},
                                         {"finish_reason", finish_reason_.empty()

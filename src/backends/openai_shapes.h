@@ -12,7 +12,6 @@
 
 namespace hearth::backends {
 
-int64_t UnixNow();
 nlohmann::json UsageJson(const Usage& usage);
 // {"id","object":"chat.completion.chunk","created","model","choices":[{"index":0,"delta",
 //  "finish_reason"}]}; finish_reason null unless given.

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <limits>
 
+#include "core/clock.h"
+
 
 namespace hearth::engine {
 
@@ -18,10 +20,6 @@ const char* FinishReasonName(FinishReason r) {
 }
 
 namespace {
-
-double MsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Length of the longest suffix of `text` that is a proper prefix of some stop string.
 size_t HeldBack(const std::string& text, const std::vector<std::string>& stops) {

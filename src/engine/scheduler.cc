@@ -2,15 +2,13 @@
 
 #include <algorithm>
 
+#include "core/clock.h"
+
 namespace hearth::engine {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double MsBetween(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 // Media rows (−1) never match: two images are not known to be the same.
 int64_t CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 
+#include "core/clock.h"
+
 namespace hearth::router {
 
 using nlohmann::json;
@@ -10,10 +12,6 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kDecisionSamples = 4096;  // decision times kept for p50/p99
-
-double MsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 double Cost(const ledger::PriceTable& prices, const std::string& model, int64_t in, int64_t out) {
   auto it = prices.find(model);

@@ -15,6 +15,7 @@
 
 #include "backends/http_client.h"
 #include "chat/chat.h"
+#include "core/clock.h"
 #include "gguf/file.h"
 #include "ledger/audit.h"
 #include "media/media.h"
@@ -101,12 +102,6 @@ std::string RandomHex(int n) {
   return s;
 }
 
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 const char* FinishName(engine::FinishReason r) {
   switch (r) {
     case engine::FinishReason::kStop: return "stop";
@@ -188,7 +183,7 @@ Result<std::shared_ptr<EngineModel>> EngineModel::Load(const EngineModelOptions&
                    engine::Scheduler::Create(*m->lm_.model, tok, so, *m->pool_));
   m->info_.loaded = true;
   m->info_.n_ctx = m->scheduler_->options().n_ctx;
-  m->info_.load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  m->info_.load_ms = MsSince(t0);
   return m;
 }
 
@@ -827,7 +822,7 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
   }
 
   const std::string id = (r.chat ? "chatcmpl-" : "cmpl-") + RandomHex(24);
-  const int64_t created = UnixNow();
+  const int64_t created = UnixSeconds();
   const char* object = r.chat ? "chat.completion" : "text_completion";
   auto token_logprob = [&](const engine::GeneratedToken& g) {
     const std::string piece = tok.Piece(g.id, /*render_special=*/true);
@@ -926,7 +921,7 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
       }
       if (request.cancel && request.cancel->load()) cancel = true;
       for (Event& e : batch) {
-        if (ttft_ms < 0) ttft_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        if (ttft_ms < 0) ttft_ms = MsSince(t0);
         json choice;
         if (r.chat) {
           ReasoningSplitter::Piece piece;
@@ -1033,7 +1028,7 @@ Result<backends::ChatResult> EngineModel::Run(Request& r, const backends::ChatRe
   json timings = {{"prompt_tokens", n_prompt}, {"cached_tokens", cached},
                   {"completion_tokens", out.usage.completion_tokens}, {"queue_ms", queue_ms},
                   {"prompt_ms", prompt_ms}, {"decode_ms", decode_ms}, {"load_ms", 0.0}};
-  out.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  out.latency_ms = MsSince(t0);
   out.ttft_ms = streaming ? ttft_ms : -1;
 
   if (streaming) {

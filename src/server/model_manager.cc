@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
 #include "engine/loader.h"
 #include "engine/memory.h"
 #include "gguf/file.h"
@@ -23,12 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -239,7 +234,7 @@ std::vector<ModelInfo> ModelManager::List() const {
 std::vector<ModelInfo> ModelManager::Running() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<ModelInfo> out;
-  const int64_t now = UnixNow();
+  const int64_t now = UnixSeconds();
   for (const auto& [n, e] : entries_) {
     if (!e.loaded) continue;
     ModelInfo info = e.loaded->info();
