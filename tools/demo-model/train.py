@@ -1,0 +1,254 @@
+"""Trains the demo model (a small Gemma 4 12B-unified-architecture model) on the demo tasks.
+
+    python3 tools/demo-model/data.py --out /tmp/demo-data --seed 1        # spoken clips + test sets
+    python3 tools/demo-model/train.py --data /tmp/demo-data --out /tmp/demo-run --seed 1
+
+Deterministic for a given seed, step count and thread count (pictures, text tasks and the order
+of spoken clips are drawn from generators seeded here; PyTorch runs single-process). Writes
+OUT/tokenizer.json and OUT/model.pt (a checkpoint every --save-every steps and at the end).
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+import gemma4  # noqa: E402
+import prompts  # noqa: E402
+from tokenizer import Tokenizer  # noqa: E402
+
+# Share of each kind of example in training.
+MIX = [("image", 0.38), ("audio", 0.25), ("text", 0.25), ("both", 0.12)]
+N_MERGES = 480
+
+
+def tokenizer_corpus(seed):
+    """Text the vocabulary is trained on: every kind of question and answer, many draws."""
+    rng = random.Random(seed)
+    texts = [prompts.GEN_PROMPT, "<|turn>user\n", "<|turn>system\n"]
+    for _ in range(4000):
+        _, objects = data.make_image(rng)
+        texts += list(data.image_qa(objects, rng))
+        t = data.make_text_task(rng)
+        texts += [t["prompt"], t["answer"]]
+    for kind, words in (("number", data.NUMBERS), ("word", data.WORDS)):
+        for w in words:
+            for _ in range(10):
+                texts += list(data.audio_qa(kind, w, rng))
+                texts += list(data.both_qa(objects, kind, w, rng))
+    return texts
+
+
+class Sampler:
+    """Draws training examples: pictures and text tasks made on the fly, spoken clips from the
+    pre-generated set (shifted by a random number of samples so frame boundaries vary)."""
+
+    def __init__(self, tok, data_dir, seed):
+        self.tok = tok
+        self.rng = random.Random(seed)
+        z = np.load(os.path.join(data_dir, "audio_train.npz"))
+        self.audio, self.offsets = z["audio"], z["offsets"]
+        self.kind, self.text = z["kind"], z["text"]
+
+    def clip(self):
+        i = self.rng.randrange(len(self.kind))
+        s = self.audio[self.offsets[i]:self.offsets[i + 1]]
+        frames = prompts.audio_frames(s, shift=self.rng.randrange(prompts.FRAME))
+        return str(self.kind[i]), str(self.text[i]), frames
+
+    def example(self):
+        r, acc = self.rng.random(), 0.0
+        for kind, w in MIX:
+            acc += w
+            if r < acc:
+                break
+        text_first = self.rng.random() < 0.2
+        if kind == "image":
+            img, objects = data.make_image(self.rng)
+            q, a = data.image_qa(objects, self.rng)
+            return kind, prompts.build(self.tok, [("image", img)], q, a, text_first)
+        if kind == "audio":
+            k, t, frames = self.clip()
+            q, a = data.audio_qa(k, t, self.rng)
+            return kind, prompts.build(self.tok, [("audio", frames)], q, a, text_first)
+        if kind == "both":
+            img, objects = data.make_image(self.rng)
+            k, t, frames = self.clip()
+            q, a = data.both_qa(objects, k, t, self.rng)
+            return kind, prompts.build(self.tok, [("image", img), ("audio", frames)], q, a, text_first)
+        t = data.make_text_task(self.rng)
+        return kind, prompts.build(self.tok, [], t["prompt"], t["answer"])
+
+
+def collate(examples, n_swa):
+    """Pads a list of Examples into tensors for Gemma4.forward."""
+    B = len(examples)
+    T = max(len(e.ids) for e in examples)
+    ids = torch.zeros(B, T, dtype=torch.long)
+    patches, prow, pcol, p_at, frames, f_at, spans = [], [], [], [], [], [], []
+    sel, tgt = [], []
+    for b, e in enumerate(examples):
+        row = [max(i, 0) for i in e.ids]
+        ids[b, : len(row)] = torch.tensor(row)
+        sp = []
+        for m in e.media:
+            if m[0] == "image":
+                _, p, r, c, start = m
+                patches.append(p)
+                prow.append(r)
+                pcol.append(c)
+                p_at.append(b * T + start + np.arange(len(p)))
+                sp.append((start, start + len(p)))
+            else:
+                _, f, start = m
+                frames.append(f)
+                f_at.append(b * T + start + np.arange(len(f)))
+        spans.append(sp)
+        for i in range(1, len(e.ids)):
+            if e.target[i]:
+                sel.append(b * T + i - 1)
+                tgt.append(e.ids[i])
+    full, swa = gemma4.build_masks(T, [len(e.ids) for e in examples], spans, n_swa)
+    batch = {"ids": ids, "full": full, "swa": swa, "select": torch.tensor(sel), "target": torch.tensor(tgt)}
+    batch["patches"] = torch.from_numpy(np.concatenate(patches)) if patches else None
+    batch["prow"] = torch.from_numpy(np.concatenate(prow)) if patches else None
+    batch["pcol"] = torch.from_numpy(np.concatenate(pcol)) if patches else None
+    batch["p_at"] = torch.from_numpy(np.concatenate(p_at)) if patches else None
+    batch["frames"] = torch.from_numpy(np.concatenate(frames)) if frames else None
+    batch["f_at"] = torch.from_numpy(np.concatenate(f_at)) if frames else None
+    return batch
+
+
+def media_rows(model, batch):
+    rows, at = [], []
+    if batch["patches"] is not None:
+        rows.append(model.vision(batch["patches"], batch["prow"], batch["pcol"]))
+        at.append(batch["p_at"])
+    if batch["frames"] is not None:
+        rows.append(model.audio(batch["frames"]))
+        at.append(batch["f_at"])
+    if not rows:
+        return None, None
+    return torch.cat(rows), torch.cat(at)
+
+
+def init_weights(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        if p.dim() == 2 and "embd.weight" != name:
+            fan_in = p.shape[1]
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(fan_in))
+    with torch.no_grad():
+        model.embd.weight.copy_(torch.randn(model.embd.weight.shape, generator=g) * 0.05)
+        model.vision.pos.copy_(torch.randn(model.vision.pos.shape, generator=g) * 0.02)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/model.pt")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+
+    tok_path = os.path.join(a.out, "tokenizer.json")
+    if a.resume and os.path.exists(tok_path):
+        tok = Tokenizer.load(tok_path)
+    else:
+        t0 = time.time()
+        tok = Tokenizer.train(tokenizer_corpus(a.seed), N_MERGES)
+        tok.save(tok_path)
+        print(f"tokenizer: {len(tok.tokens)} tokens, {len(tok.merges)} merges ({time.time() - t0:.0f} s)")
+    cfg = gemma4.Config(n_vocab=len(tok.tokens))
+    model = gemma4.Gemma4(cfg)
+    init_weights(model, a.seed)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    keep = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": keep, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
+    sampler = Sampler(tok, a.data, a.seed)
+    step = 0
+    ckpt = os.path.join(a.out, "model.pt")
+    if a.resume and os.path.exists(ckpt):
+        st = torch.load(ckpt)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        sampler.rng.setstate(st["rng"])
+        torch.set_rng_state(st["torch_rng"])
+        step = st["step"]
+        print(f"resumed at step {step}")
+
+    def lr_at(s):
+        warm = 200
+        if s < warm:
+            return a.lr * (s + 1) / warm
+        f = (s - warm) / max(1, a.steps - warm)
+        return a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, f))))
+
+    def save():
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": sampler.rng.getstate(),
+                    "torch_rng": torch.get_rng_state(), "step": step, "config": cfg.__dict__}, ckpt + ".tmp")
+        os.replace(ckpt + ".tmp", ckpt)
+
+    t0, seen_tok = time.time(), 0
+    loss_by_kind = {k: [] for k, _ in MIX}
+    queue = []
+    while step < a.steps:
+        if not queue:
+            # Draw four batches' worth, sort by length and cut: padding stays small.
+            pool = sorted((sampler.example() for _ in range(4 * a.batch)), key=lambda ke: len(ke[1].ids))
+            queue = [pool[i:i + a.batch] for i in range(0, len(pool), a.batch)]
+            sampler.rng.shuffle(queue)
+        drawn = queue.pop()
+        batch = collate([e for _, e in drawn], cfg.n_swa)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        rows, at = media_rows(model, batch)
+        logits = model(batch["ids"], rows, at, batch["full"], batch["swa"], select=batch["select"])
+        per = F.cross_entropy(logits, batch["target"], reduction="none")
+        loss = per.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seen_tok += batch["ids"].numel()
+        # Per-kind loss for the log: each example's targets are contiguous in `select` order.
+        with torch.no_grad():
+            i = 0
+            for (kind, e) in drawn:
+                n = sum(e.target[1:])
+                loss_by_kind[kind].append(per[i:i + n].mean().item())
+                i += n
+        if step % 25 == 0 or step == a.steps:
+            dt = time.time() - t0
+            parts = " ".join(f"{k} {np.mean(v[-200:]):.3f}" for k, v in loss_by_kind.items() if v)
+            print(f"step {step}/{a.steps} loss {loss.item():.3f} [{parts}] lr {lr_at(step):.2e} "
+                  f"{seen_tok / dt:.0f} tok/s {dt / 60:.1f} min", flush=True)
+        if step % a.save_every == 0 or step == a.steps:
+            save()
+    with open(os.path.join(a.out, "train_log.json"), "w") as f:
+        json.dump({"steps": step, "minutes": (time.time() - t0) / 60, "seed": a.seed, "batch": a.batch,
+                   "threads": a.threads, "config": cfg.__dict__}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
