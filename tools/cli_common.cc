@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "chat/chat.h"
 #include "core/thread_pool.h"
@@ -14,8 +15,8 @@
 namespace hearth::cli {
 
 void ModelOptions::Add(CLI::App& app) {
-  app.add_option("-m,--model", model_path, "GGUF model file (any shard of a split model)")
-      ->required();
+  app.add_option("-m,--model", model_path,
+                 "GGUF model file (any shard of a split model; default: the shipped demo model)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")
       ->check(CLI::Range(0, 1024));
   app.add_option("-c,--ctx-size", n_ctx, "context size in tokens (0: the model's trained context)")
@@ -64,6 +65,38 @@ int Fail(const Status& s) {
     default:
       return 1;
   }
+}
+
+Result<DefaultModel> FindDefaultModel() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("HEARTH_DEMO_MODELS"); env != nullptr && *env != '\0') {
+    dirs.push_back(env);
+  }
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    dirs.push_back((exe.parent_path() / ".." / ".." / "models").lexically_normal().string());
+    dirs.push_back((exe.parent_path() / ".." / "share" / "hearth" / "models").lexically_normal().string());
+  }
+  std::string tried;
+  for (const std::string& d : dirs) {
+    const std::filesystem::path m = std::filesystem::path(d) / "hearth-demo.gguf";
+    if (std::filesystem::is_regular_file(m, ec)) {
+      return DefaultModel{m.string(), (std::filesystem::path(d) / "mmproj-hearth-demo.gguf").string()};
+    }
+    tried += (tried.empty() ? "" : ", ") + m.string();
+  }
+  return NotFoundError("no model given (-m MODEL.gguf) and the demo model is not where it ships (tried " +
+                       tried + ")");
+}
+
+Status UseDefaultModel(std::string* model_path, std::string* mmproj) {
+  if (!model_path->empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(DefaultModel d, FindDefaultModel());
+  *model_path = d.model;
+  if (mmproj != nullptr && mmproj->empty() && std::filesystem::is_regular_file(d.mmproj)) *mmproj = d.mmproj;
+  std::fprintf(stderr, "hearth: no -m given: using the demo model %s\n", d.model.c_str());
+  return Status::Ok();
 }
 
 Result<engine::LoadedModel> LoadChecked(const ModelOptions& mo) {

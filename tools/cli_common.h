@@ -39,6 +39,18 @@ struct SamplingOptions {
   void Add(CLI::App& app);
 };
 
+// The demo model shipped with hearth (models/hearth-demo.gguf and its projector
+// models/mmproj-hearth-demo.gguf, trained by tools/demo-model), used when no -m is given. Looked
+// for in $HEARTH_DEMO_MODELS, then beside the binary: <exe>/../../models (the build tree) and
+// <exe>/../share/hearth/models (an install). NotFound names every place tried.
+struct DefaultModel {
+  std::string model, mmproj;
+};
+Result<DefaultModel> FindDefaultModel();
+// Fills an empty model path (and, when media options are given and --mmproj is empty, the
+// projector) with the demo model's, saying so on stderr.
+Status UseDefaultModel(std::string* model_path, std::string* mmproj);
+
 // Prints "hearth: <message>" to stderr and returns the exit code for the status.
 int Fail(const Status& s);
 

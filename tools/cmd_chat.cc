@@ -24,6 +24,7 @@ struct ChatOptions {
 };
 
 Status Chat(ChatOptions& o) {
+  TRY(UseDefaultModel(&o.model.model_path, &o.media.mmproj));
   ASSIGN_OR_RETURN(engine::LoadedModel lm, LoadChecked(o.model));
   const tokenizer::Tokenizer& tok = *lm.tokenizer;
   if (tok.vocab().chat_template.empty())

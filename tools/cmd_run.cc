@@ -34,6 +34,7 @@ nlohmann::json TokenJson(const tokenizer::Tokenizer& tok, const engine::Generate
 }
 
 Status Run(RunOptions& o) {
+  TRY(UseDefaultModel(&o.model.model_path, &o.media.mmproj));
   ASSIGN_OR_RETURN(engine::LoadedModel lm, LoadChecked(o.model));
   const tokenizer::Tokenizer& tok = *lm.tokenizer;
   ASSIGN_OR_RETURN(std::unique_ptr<mm::Projector> proj, LoadProjector(o.media, lm));

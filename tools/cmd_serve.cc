@@ -45,10 +45,9 @@ struct ServeOptions {
   bool offline = false;
 };
 
-Status Serve(const ServeOptions& o) {
-  if (o.model.empty() && o.models_dir.empty()) {
-    return InvalidArgumentError("give a model with -m MODEL.gguf or a folder of models with --models-dir");
-  }
+Status Serve(ServeOptions& o) {
+  // Neither -m nor --models-dir: serve the shipped demo model.
+  if (o.model.empty() && o.models_dir.empty()) TRY(UseDefaultModel(&o.model, &o.mmproj));
   if (o.port < 0 || o.port > 65535) {
     return InvalidArgumentError("--port " + std::to_string(o.port) + " is not a port (0-65535)");
   }
@@ -156,7 +155,7 @@ Status Serve(const ServeOptions& o) {
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* s = app.add_subcommand("serve", "OpenAI- and Ollama-compatible HTTP server");
-  s->add_option("-m,--model", o->model, "the default model (GGUF)");
+  s->add_option("-m,--model", o->model, "the default model (GGUF; without -m and --models-dir: the shipped demo model)");
   s->add_option("--mmproj", o->mmproj, "multimodal projector for the default model (GGUF)");
   s->add_option("--models-dir", o->models_dir, "serve every *.gguf in this folder, loaded on demand");
   s->add_option("--host", o->host, "address to listen on");
