@@ -480,6 +480,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--audio-train", type=int, default=6000, help="number of training clips")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes for the clips")
+    ap.add_argument("--test-only", action="store_true",
+                    help="write only the held-out test sets (OUT/test), as the engine tests do")
     ap.add_argument("--examples", metavar="DIR",
                     help="(re)write the committed example files into DIR (tools/demo-model/examples)")
     args = ap.parse_args()
@@ -492,8 +494,9 @@ def main():
         return 0
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
-    write_audio_train(args.out, args.seed, args.audio_train, args.jobs)
-    print(f"audio_train.npz: {args.audio_train} clips, {time.time() - t0:.1f} s", flush=True)
+    if not args.test_only:
+        write_audio_train(args.out, args.seed, args.audio_train, args.jobs)
+        print(f"audio_train.npz: {args.audio_train} clips, {time.time() - t0:.1f} s", flush=True)
     t1 = time.time()
     n = write_test(args.out, args.seed, args.jobs)
     print(f"test/: {n} questions, {time.time() - t1:.1f} s", flush=True)

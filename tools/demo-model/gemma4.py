@@ -54,7 +54,8 @@ def rms_norm(x, w, eps):
 
 
 def gelu_tanh(x):
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+    """0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))), as one fused operation."""
+    return F.gelu(x, approximate="tanh")
 
 
 def rope_tables(n_pos, hd, base, n_rot_pairs):

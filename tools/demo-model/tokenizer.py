@@ -17,6 +17,7 @@ single digits), so a merge never spans two words.
 """
 
 import collections
+import functools
 import json
 
 SPACE = "\u2581"
@@ -156,6 +157,10 @@ class Tokenizer:
     def encode(self, text, parse_special=True):
         """Token ids of `text` (no BOS). Special tokens are matched when parse_special is true
         (USER_DEFINED ones always)."""
+        return list(self._encode(text, parse_special))
+
+    @functools.lru_cache(maxsize=65536)
+    def _encode(self, text, parse_special):
         out, start, i = [], 0, 0
         while i < len(text):
             hit = None
@@ -174,7 +179,7 @@ class Tokenizer:
             start = i
         if start < len(text):
             out.extend(self._plain(text[start:]))
-        return out
+        return tuple(out)
 
     def decode(self, ids):
         b = bytearray()
