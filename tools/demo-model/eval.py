@@ -27,7 +27,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gemma4  # noqa: E402
 import prompts  # noqa: E402
-from export import load  # noqa: E402
+from export import load, round_as_exported  # noqa: E402
 
 
 def read_wav(path):
@@ -83,18 +83,30 @@ def main():
     ap.add_argument("--run", required=True)
     ap.add_argument("--test", required=True)
     ap.add_argument("--answers")
+    ap.add_argument("--examples", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples"),
+                    help="folder with examples.jsonl: the shipped examples, answered too (ids example-*)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--type", default="f16", help="the text model's weight type in the GGUF (export.py --type)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     model, c, tok = load(a.run)
+    round_as_exported(model, a.type)
     with open(os.path.join(a.test, "test.jsonl")) as f:
         items = [json.loads(line) for line in f]
     if a.limit:
         items = items[: a.limit]
+    examples = []
+    if a.examples:
+        with open(os.path.join(a.examples, "examples.jsonl")) as f:
+            examples = [json.loads(line) for line in f]
     right = collections.Counter()
     total = collections.Counter()
     answers = []
+    for item in examples:
+        ans = generate(model, tok, prompts.build(tok, load_media(a.examples, item), item["question"]))
+        answers.append({"id": item["id"], "answer": ans})
+        print(f"{item['id']}: {item['question']!r} -> {ans!r} (expected {item['answer']!r})")
     for item in items:
         ex = prompts.build(tok, load_media(a.test, item), item["question"])
         ans = generate(model, tok, ex)

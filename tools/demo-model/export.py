@@ -4,7 +4,7 @@
         --out models/hearth-demo.gguf --mmproj models/mmproj-hearth-demo.gguf
 
 Writes the text model (arch `gemma4`; metadata keys, tensor names and order as llama.cpp's
-converter writes them, gemma-gguf-spec.md §5.2-5.3; 2-D weights in Q8_0 by default) and the mmproj
+converter writes them, gemma-gguf-spec.md §5.2-5.3; 2-D weights in F16 by default) and the mmproj
 (arch `clip`, projectors `gemma4uv` + `gemma4ua`, §6.3-6.4; linear weights F16, the rest F32).
 The tensors go through the project's own GGUF writer and quantizer (hearth-pack-gguf).
 """
@@ -171,6 +171,19 @@ def mmproj(model, c, name):
     return m
 
 
+def round_as_exported(model, wtype):
+    """Rounds in place the weights the GGUF files store in F16 (the mmproj's linears, and the text
+    model's 2-D weights when wtype is f16), so that PyTorch scores the model hearth runs."""
+    with torch.no_grad():
+        mats = [model.vision.embd.weight, model.vision.proj.weight, model.audio.proj.weight]
+        if wtype == "f16":
+            mats.append(model.embd.weight)
+            for L in model.layers:
+                mats += [m.weight for m in (L.q, L.k, L.v, L.o, L.gate, L.up, L.down) if m is not None]
+        for w in mats:
+            w.copy_(w.half().float())
+
+
 def load(run):
     st = torch.load(os.path.join(run, "model.pt"))
     c = gemma4.Config(**st["config"])
@@ -186,7 +199,7 @@ def main():
     ap.add_argument("--pack", required=True, help="path to the hearth-pack-gguf binary")
     ap.add_argument("--out", required=True)
     ap.add_argument("--mmproj", required=True)
-    ap.add_argument("--type", default="q8_0", choices=["f32", "f16", "q8_0"])
+    ap.add_argument("--type", default="f16", choices=["f32", "f16", "q8_0"])
     a = ap.parse_args()
     model, c, tok = load(a.run)
     text_model(model, c, tok, a.type, "hearth demo (Gemma 4 12B unified architecture)").pack(a.pack, a.out)

@@ -35,6 +35,10 @@ from tokenizer import Tokenizer  # noqa: E402
 # Share of each kind of example in training.
 MIX = [("image", 0.38), ("audio", 0.25), ("text", 0.25), ("both", 0.12)]
 N_MERGES = 480
+# The loss covers every text token: the answer (and its <turn|>) with weight 1, the prompt's
+# tokens with this weight, so the model also learns the questions' language (it learns copying
+# and reading a passage much sooner than from the answers alone).
+PROMPT_WEIGHT = 0.2
 
 
 def tokenizer_corpus(seed):
@@ -141,7 +145,7 @@ def collate(examples, n_swa):
     T = max(len(e.ids) for e in examples)
     ids = torch.zeros(B, T, dtype=torch.long)
     patches, prow, pcol, p_at, frames, f_at, spans = [], [], [], [], [], [], []
-    sel, tgt = [], []
+    sel, tgt, wgt = [], [], []
     for b, e in enumerate(examples):
         row = [max(i, 0) for i in e.ids]
         ids[b, : len(row)] = torch.tensor(row)
@@ -160,11 +164,13 @@ def collate(examples, n_swa):
                 f_at.append(b * T + start + np.arange(len(f)))
         spans.append(sp)
         for i in range(1, len(e.ids)):
-            if e.target[i]:
+            if e.ids[i] >= 0 and e.ids[i - 1] != -1 or e.target[i]:
                 sel.append(b * T + i - 1)
                 tgt.append(e.ids[i])
+                wgt.append(1.0 if e.target[i] else PROMPT_WEIGHT)
     full, swa = gemma4.build_masks(T, [len(e.ids) for e in examples], spans, n_swa)
-    batch = {"ids": ids, "full": full, "swa": swa, "select": torch.tensor(sel), "target": torch.tensor(tgt)}
+    batch = {"ids": ids, "full": full, "swa": swa, "select": torch.tensor(sel), "target": torch.tensor(tgt),
+             "weight": torch.tensor(wgt)}
     batch["patches"] = torch.from_numpy(np.concatenate(patches)) if patches else None
     batch["prow"] = torch.from_numpy(np.concatenate(prow)) if patches else None
     batch["pcol"] = torch.from_numpy(np.concatenate(pcol)) if patches else None
@@ -196,6 +202,11 @@ def init_weights(model, seed):
                 p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(fan_in))
     with torch.no_grad():
         model.embd.weight.copy_(torch.randn(model.embd.weight.shape, generator=g) * 0.05)
+        # Residual branches start small (their post-norm weights), so the input rows reach the
+        # last layers clearly while the branches learn.
+        for L in model.layers:
+            L.post_attn_norm.fill_(0.25)
+            L.post_ffn_norm.fill_(0.25)
         model.vision.pos.copy_(torch.randn(model.vision.pos.shape, generator=g) * 0.02)
 
 
@@ -204,7 +215,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=1600)
+    ap.add_argument("--steps", type=int, default=1300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
@@ -256,19 +267,20 @@ def main():
         rows, at = media_rows(model, batch)
         logits = model(batch["ids"], rows, at, batch["full"], batch["swa"], select=batch["select"])
         per = F.cross_entropy(logits, batch["target"], reduction="none")
-        loss = per.mean()
+        loss = (per * batch["weight"]).sum() / batch["weight"].sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
         seen_tok += batch["ids"].numel()
-        # Per-kind loss for the log: each example's targets are contiguous in `select` order.
+        # Per-kind answer loss for the log: each example's targets are contiguous in `select` order.
         with torch.no_grad():
             i = 0
             for (kind, e) in drawn:
-                n = sum(e.target[1:])
-                loss_by_kind[kind].append(per[i:i + n].mean().item())
+                n = sum(1 for j in range(1, len(e.ids)) if e.ids[j] >= 0 and e.ids[j - 1] != -1 or e.target[j])
+                w = batch["weight"][i:i + n] == 1.0
+                loss_by_kind[kind].append(per[i:i + n][w].mean().item())
                 i += n
         if step % 25 == 0 or step == a.steps:
             dt = time.time() - t0
