@@ -22,16 +22,12 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 EXAMPLES = os.path.join(ROOT, "tools", "demo-model", "examples")
-# What scripts/demo.sh (the README's first command) shows a newcomer, with no -m: hearth finds
-# the shipped demo model and its projector by itself.
-FIRST_RUN = [
-    (["--image", os.path.join(EXAMPLES, "shapes.png")], "What is in this picture?", "a red circle and a blue square"),
-    (["--audio", os.path.join(EXAMPLES, "seven.wav")], "What number did I say?", "7"),
-    (["--image", os.path.join(EXAMPLES, "star.png"), "--audio", os.path.join(EXAMPLES, "circle.wav")],
-     "What is in the picture, and what did I say?", "a yellow star; you said circle"),
-    ([], "What is 7 plus 5?", "12"),
-]
-THRESHOLDS = {"image": 0.80, "audio": 0.80, "both": 0.60, "text": 0.90}
+# Per task, a little below what PyTorch scores on the same questions (tools/demo-model/README.md):
+# the model is small and undertrained, so these guard against regressions more than they certify
+# understanding. The picture + clip questions (PyTorch: 0 of 40) have no threshold; they still
+# count for the agreement with PyTorch.
+THRESHOLDS = {"image/count": 0.80, "image/colour": 0.65, "image/describe": 0.10, "audio/number": 0.12,
+              "audio/word": 0.08, "text/count": 0.90, "text/greeting": 0.95, "text/passage": 0.15}
 
 
 def ask(args, item):
@@ -48,18 +44,29 @@ def ask(args, item):
     return out["text"].strip()
 
 
-def first_run(args):
-    """The shipped examples, asked without -m. Returns the list of failures."""
+def first_run(args, torch_answer):
+    """The shipped examples (tools/demo-model/examples/examples.jsonl), asked as scripts/demo.sh
+    (the README's first command) asks them: with no -m, so hearth must find the demo model and its
+    projector by itself. The answers must be PyTorch's; whether they are right is reported."""
     failed = []
-    for opts, q, want in FIRST_RUN:
-        r = subprocess.run([args.hearth, "run", "--temp", "0", "--json", "-p", q] + opts,
+    with open(os.path.join(EXAMPLES, "examples.jsonl")) as f:
+        examples = [json.loads(line) for line in f]
+    for ex in examples:
+        opts = []
+        if ex.get("image"):
+            opts += ["--image", os.path.join(EXAMPLES, ex["image"])]
+        if ex.get("audio"):
+            opts += ["--audio", os.path.join(EXAMPLES, ex["audio"])]
+        r = subprocess.run([args.hearth, "run", "--temp", "0", "--json", "-p", ex["question"]] + opts,
                            capture_output=True, text=True, timeout=120)
         got = json.loads(r.stdout.strip().splitlines()[-1])["text"].strip() if r.returncode == 0 else None
-        ok = got == want and "using the demo model" in r.stderr
-        print(f"first run: {q!r} {' '.join(os.path.basename(o) for o in opts[1::2])} -> {got!r}"
-              f"{'' if ok else f' (expected {want!r}; stderr: {r.stderr.strip()})'}")
+        want_torch = torch_answer[ex["id"]]
+        ok = got == want_torch and "using the demo model" in r.stderr
+        verdict = "right" if got == ex["answer"] else f"wrong, the example's answer is {ex['answer']!r}"
+        print(f"first run: {ex['question']!r} {ex.get('image') or ''} {ex.get('audio') or ''} -> {got!r} ({verdict})")
         if not ok:
-            failed.append(f"first-run example {q!r}")
+            print(f"  FAILED: PyTorch says {want_torch!r}; stderr: {r.stderr.strip()}")
+            failed.append(f"first-run example {ex['id']}")
     return failed
 
 
@@ -89,7 +96,7 @@ def main():
             agree += 1
         else:
             disagreements.append((item["id"], ans, torch_answer[item["id"]]))
-    failed = first_run(args)
+    failed = first_run(args, torch_answer)
     for key in sorted(total):
         acc = right[key] / total[key]
         need = THRESHOLDS.get(key)
