@@ -15,6 +15,8 @@ PKGS=(
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev
   libtomlplusplus-dev libre2-dev libsqlite3-dev libssl-dev libcli11-dev
   python3 python3-jinja2
+  # test-only: the demo model's data generator writes its held-out test set at test time (tests/demo)
+  python3-pil python3-numpy
   chromium  # test-only: headless browser for the chat page tests (tests/node/chat_page*.test.mjs)
   # test-only: the tools that make the media test files at test time (tests/media): images,
   # EXIF orientation tags, audio (sox with its MP3 writer), speech, video
@@ -24,6 +26,10 @@ PKGS=(
 # kernels_neon_qemu test builds the NEON kernels for arm64 and runs their tests under emulation
 # (about 65 MiB to download, 305 MiB installed, 40 s to install).
 if [ "$(uname -m)" = x86_64 ]; then PKGS+=(g++-aarch64-linux-gnu qemu-user); fi
+# `install-deps.sh --train`: also what retraining the demo model needs (tools/demo-model/README.md):
+# PyTorch, and OpenBLAS in place of the reference BLAS that Debian's PyTorch otherwise calls
+# (10x faster matrix products).
+if [ "${1:-}" = --train ]; then PKGS+=(python3-torch libopenblas0-pthread); fi
 # Node.js with npm: Debian splits them; some images ship a nodejs that bundles npm.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
