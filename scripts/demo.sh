@@ -4,7 +4,7 @@
 # spoken numbers and words, and short texts (models/hearth-demo.gguf + its projector
 # models/mmproj-hearth-demo.gguf; tools/demo-model/README.md says how it was made).
 #
-#   bash scripts/demo.sh                      # the three example questions below
+#   bash scripts/demo.sh                      # the example questions below
 #   bash scripts/demo.sh "What is 4 plus 9?"  # your own question (text)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,8 @@ if [ $# -gt 0 ]; then
 fi
 "$hearth" inspect models/hearth-demo.gguf
 ask "What is in this picture?" --image "$examples/shapes.png"
+ask "How many shapes are there?" --image "$examples/shapes.png"
+ask "What colour is the star?" --image "$examples/star.png"
 ask "What number did I say?" --audio "$examples/seven.wav"
 ask "What is in the picture, and what did I say?" --image "$examples/star.png" --audio "$examples/circle.wav"
 ask "What is 7 plus 5?"
