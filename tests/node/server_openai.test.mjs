@@ -205,9 +205,10 @@ test('bad command lines fail with a clear message', async () => {
     execFile(HEARTH_BIN, ['serve', ...args], { timeout: 20000 }, (err, stdout, stderr) =>
       resolve({ code: err ? err.code : 0, text: stdout + stderr }));
   });
-  let r = await run([]);
+  // (With no -m at all, serve runs the shipped demo model: not an error.)
+  let r = await run(['-m', testModel(), '--parallel', '0']);
   assert.notEqual(r.code, 0);
-  assert.match(r.text, /-m MODEL\.gguf/);
+  assert.match(r.text, /--parallel must be at least 1/);
   r = await run(['-m', testModel(), '--keep-alive', 'forever']);
   assert.notEqual(r.code, 0);
   assert.match(r.text, /keep-alive/);
