@@ -145,7 +145,7 @@ def collate(examples, n_swa):
     T = max(len(e.ids) for e in examples)
     ids = torch.zeros(B, T, dtype=torch.long)
     patches, prow, pcol, p_at, frames, f_at, spans = [], [], [], [], [], [], []
-    sel, tgt, wgt = [], [], []
+    sel, tgt, wgt, counts = [], [], [], []  # counts: targets per example, in order
     for b, e in enumerate(examples):
         row = [max(i, 0) for i in e.ids]
         ids[b, : len(row)] = torch.tensor(row)
@@ -168,9 +168,10 @@ def collate(examples, n_swa):
                 sel.append(b * T + i - 1)
                 tgt.append(e.ids[i])
                 wgt.append(1.0 if e.target[i] else PROMPT_WEIGHT)
+        counts.append(len(sel) - sum(counts))
     full, swa = gemma4.build_masks(T, [len(e.ids) for e in examples], spans, n_swa)
     batch = {"ids": ids, "full": full, "swa": swa, "select": torch.tensor(sel), "target": torch.tensor(tgt),
-             "weight": torch.tensor(wgt)}
+             "weight": torch.tensor(wgt), "counts": counts}
     batch["patches"] = torch.from_numpy(np.concatenate(patches)) if patches else None
     batch["prow"] = torch.from_numpy(np.concatenate(prow)) if patches else None
     batch["pcol"] = torch.from_numpy(np.concatenate(pcol)) if patches else None
@@ -277,8 +278,7 @@ def main():
         # Per-kind answer loss for the log: each example's targets are contiguous in `select` order.
         with torch.no_grad():
             i = 0
-            for (kind, e) in drawn:
-                n = sum(1 for j in range(1, len(e.ids)) if e.ids[j] >= 0 and e.ids[j - 1] != -1 or e.target[j])
+            for (kind, _), n in zip(drawn, batch["counts"]):
                 w = batch["weight"][i:i + n] == 1.0
                 loss_by_kind[kind].append(per[i:i + n][w].mean().item())
                 i += n
