@@ -172,9 +172,10 @@ class Gemma4(nn.Module):
         if key not in self._rope:
             c = self.c
             if sliding:
-                self._rope[key] = rope_tables(T, c.hd_swa, c.rope_swa, c.hd_swa // 2)
+                t = rope_tables(T, c.hd_swa, c.rope_swa, c.hd_swa // 2)
             else:
-                self._rope[key] = rope_tables(T, c.hd_full, c.rope_full, int(c.hd_full * c.partial) // 2)
+                t = rope_tables(T, c.hd_full, c.rope_full, int(c.hd_full * c.partial) // 2)
+            self._rope[key] = tuple(x.to(self.embd.weight.device) for x in t)
         return self._rope[key]
 
     def forward(self, ids, media_rows, media_at, mask_full, mask_swa, select=None):

@@ -9,7 +9,9 @@ OUT/tokenizer.json and OUT/model.pt (saved every --save-every steps and at the e
 """
 
 import argparse
+import glob
 import json
+import lzma
 import math
 import multiprocessing
 import os
@@ -29,7 +31,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import gemma4  # noqa: E402
 import prompts  # noqa: E402
-from PIL import Image  # noqa: E402
 from tokenizer import Tokenizer  # noqa: E402
 
 # Share of each kind of example in training.
@@ -58,42 +59,89 @@ def tokenizer_corpus(seed):
     return texts
 
 
-def draw_picture(job):
-    """Worker side: the picture and its question for one example, from its own seed."""
-    seed, both = job
-    rng = random.Random(seed)
-    img, objects = data.make_image(rng)
-    return np.asarray(img, dtype=np.uint8), objects, (None if both else data.image_qa(objects, rng))
+def load_clips(data_dir):
+    """The training clips: DIR/audio_train.npz as data.py writes it, or, where that is absent,
+    DIR/audio_train-*.npz: interleaved parts of it stored as LZMA-compressed 8-bit mu-law (how
+    the clips travelled to the GPU machine the shipped model was trained on; 8-bit mu-law adds
+    noise about 38 dB below the signal, under the 15-35 dB noise already mixed in).
+    Returns (int16 samples, offsets, kinds, texts)."""
+    path = os.path.join(data_dir, "audio_train.npz")
+    if os.path.exists(path):
+        z = np.load(path)
+        return z["audio"], z["offsets"], z["kind"], z["text"]
+    parts = sorted(glob.glob(os.path.join(data_dir, "audio_train-*.npz")))
+    if not parts:
+        sys.exit(f"no {path} (run data.py) and no audio_train-*.npz parts in {data_dir}")
+    audio, offsets, kind, text = [], [0], [], []
+    for p in parts:
+        z = np.load(p)
+        m = np.frombuffer(lzma.decompress(z["mulaw_xz"].tobytes()), np.int8).astype(np.float64) / 127
+        x = np.sign(m) * np.expm1(np.abs(m) * np.log1p(255)) / 255
+        audio.append(np.clip(np.round(x * 32768), -32768, 32767).astype(np.int16))
+        offsets += list(offsets[-1] + z["offsets"][1:])
+        kind += list(z["kind"])
+        text += list(z["text"])
+    return np.concatenate(audio), np.array(offsets), np.array(kind), np.array(text)
+
+
+def speed_perturb(s, factor):
+    """Plays int16 samples `factor` times faster (pitch and formants move with it, as for a
+    smaller or larger speaker), by linear interpolation."""
+    if factor == 1.0:
+        return s
+    n = int(len(s) / factor)
+    x = np.interp(np.arange(n) * factor, np.arange(len(s)), s.astype(np.float32))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+# Worker-process state (set before the pool forks).
+_W = {}
+
+
+def make_example(p):
+    """Worker side: one example from its plan (pictures and prompt building are the slow part)."""
+    tok, kind, q_rng = _W["tok"], p["kind"], random.Random(p["seed"])
+    if kind in ("image", "both"):
+        img, objects = data.make_image(q_rng)
+    if kind in ("audio", "both"):
+        i, shift, factor = p["clip"]
+        a_kind, a_text = str(_W["kind"][i]), str(_W["text"][i])
+        s = speed_perturb(_W["audio"][_W["offsets"][i]:_W["offsets"][i + 1]], factor)
+        frames = prompts.audio_frames(s, shift=shift)
+    if kind == "image":
+        media, qa = [("image", img)], data.image_qa(objects, q_rng)
+    elif kind == "audio":
+        media, qa = [("audio", frames)], data.audio_qa(a_kind, a_text, q_rng)
+    elif kind == "both":
+        media, qa = [("image", img), ("audio", frames)], data.both_qa(objects, a_kind, a_text, q_rng)
+    else:
+        task = data.make_text_task(q_rng)
+        media, qa = [], (task["prompt"], task["answer"])
+    text_first = p["text_first"] and kind != "text"
+    return kind, prompts.build(tok, media, qa[0], qa[1], text_first)
 
 
 class Sampler:
     """Draws training examples: pictures and text tasks made on the fly, spoken clips from the
-    pre-generated set (shifted by a random number of samples so frame boundaries vary).
+    pre-generated set (at a random speed of 0.88-1.12, shifted by a random number of samples so
+    frame boundaries vary).
 
-    Every random choice is made here, in order, from one generator; pictures (the slow part) are
-    drawn by a worker process from per-picture seeds, one pool of examples ahead of training, so
-    the examples do not depend on timing."""
+    Every random choice is made here, in order, from one generator; the examples are built by
+    worker processes from per-example seeds, one pool of examples ahead of training, so the
+    examples depend on neither timing nor the number of workers."""
 
-    def __init__(self, tok, data_dir, seed):
-        self.tok = tok
+    def __init__(self, tok, data_dir, seed, workers):
         self.rng = random.Random(seed)
-        z = np.load(os.path.join(data_dir, "audio_train.npz"))
-        self.audio, self.offsets = z["audio"], z["offsets"]
-        self.kind, self.text = z["kind"], z["text"]
-        self.pool = multiprocessing.get_context("fork").Pool(1)
+        _W["audio"], _W["offsets"], _W["kind"], _W["text"] = load_clips(data_dir)
+        _W["tok"] = tok
+        self.n_clips = len(_W["kind"])
+        self.pool = multiprocessing.get_context("fork").Pool(workers)
         self.pending = None
 
     def close(self):
         self.pool.terminate()
 
-    def clip(self):
-        i = self.rng.randrange(len(self.kind))
-        s = self.audio[self.offsets[i]:self.offsets[i + 1]]
-        frames = prompts.audio_frames(s, shift=self.rng.randrange(prompts.FRAME))
-        return str(self.kind[i]), str(self.text[i]), frames
-
     def plan(self, n):
-        """n example plans (kind, text_first, picture seed, clip, text task or question rng seed)."""
         plans = []
         for _ in range(n):
             r, acc = self.rng.random(), 0.0
@@ -103,39 +151,17 @@ class Sampler:
                     break
             p = {"kind": kind, "text_first": self.rng.random() < 0.2, "seed": self.rng.getrandbits(63)}
             if kind in ("audio", "both"):
-                p["clip"] = self.clip()
+                p["clip"] = (self.rng.randrange(self.n_clips), self.rng.randrange(prompts.FRAME),
+                             round(self.rng.uniform(0.88, 1.12), 3))
             plans.append(p)
-        jobs = [(p["seed"], p["kind"] == "both") for p in plans if p["kind"] in ("image", "both")]
-        return plans, self.pool.map_async(draw_picture, jobs)
+        return self.pool.map_async(make_example, plans, chunksize=8)
 
     def examples(self, n):
-        """The next n examples; the following n are already being drawn."""
+        """The next n (kind, Example) pairs; the following n are already being built."""
         if self.pending is None:
             self.pending = self.plan(n)
-        plans, pictures = self.pending
+        out = self.pending.get()
         self.pending = self.plan(n)
-        pictures = iter(pictures.get())
-        out = []
-        for p in plans:
-            kind, q_rng = p["kind"], random.Random(p["seed"])
-            if kind in ("image", "both"):
-                arr, objects, qa = next(pictures)
-                img = Image.fromarray(arr, "RGB")
-            if kind == "image":
-                media = [("image", img)]
-            elif kind == "audio":
-                k, t, frames = p["clip"]
-                media = [("audio", frames)]
-                qa = data.audio_qa(k, t, q_rng)
-            elif kind == "both":
-                k, t, frames = p["clip"]
-                media = [("image", img), ("audio", frames)]
-                qa = data.both_qa(objects, k, t, q_rng)
-            else:
-                task = data.make_text_task(q_rng)
-                media, qa = [], (task["prompt"], task["answer"])
-            text_first = p["text_first"] and kind != "text"
-            out.append((kind, prompts.build(self.tok, media, qa[0], qa[1], text_first)))
         return out
 
 
@@ -209,6 +235,22 @@ def init_weights(model, seed):
             L.post_attn_norm.fill_(0.25)
             L.post_ffn_norm.fill_(0.25)
         model.vision.pos.copy_(torch.randn(model.vision.pos.shape, generator=g) * 0.02)
+        model.audio.proj.weight.copy_(filter_bank(model.c.n_embd, model.c.frame))
+
+
+def filter_bank(n_out, frame, rate=16000, lo=100.0, hi=7600.0):
+    """A starting point for the gemma4ua projection, which sees raw 40 ms frames: Hann-windowed
+    cosine and sine rows (unit norm) at n_out/2 mel-spaced frequencies from lo to hi Hz, so the
+    first layers get a frame's spectrum (as |X|² = cos² + sin², which the GeGLU can form) rather
+    than a random mix of its samples."""
+    mel = lambda f: 2595 * math.log10(1 + f / 700)
+    m = torch.linspace(mel(lo), mel(hi), n_out // 2, dtype=torch.float64)
+    f = 700 * (10 ** (m / 2595) - 1)
+    t = torch.arange(frame, dtype=torch.float64) / rate
+    hann = 0.5 - 0.5 * torch.cos(2 * math.pi * (torch.arange(frame, dtype=torch.float64) + 0.5) / frame)
+    ang = 2 * math.pi * f[:, None] * t[None, :]
+    rows = torch.stack([hann * torch.cos(ang), hann * torch.sin(ang)], dim=1).reshape(n_out, frame)
+    return (rows / rows.norm(dim=1, keepdim=True)).float()
 
 
 def main():
@@ -221,39 +263,56 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--tokenizer", metavar="JSON", help="use this vocabulary instead of training one")
+    ap.add_argument("--init", metavar="PT", help="start from this model.pt's weights (a new optimizer)")
+    ap.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the shipped model: cuda)")
+    ap.add_argument("--workers", type=int, default=1, help="processes building examples")
+    ap.add_argument("--minutes", type=float, default=0,
+                    help="train for this long instead: after 60 steps --steps is set from the measured rate")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+    dev = torch.device(a.device)
 
     tok_path = os.path.join(a.out, "tokenizer.json")
     t0 = time.time()
-    tok = Tokenizer.train(tokenizer_corpus(a.seed), N_MERGES)
+    if a.tokenizer:
+        tok = Tokenizer.load(a.tokenizer)
+    else:
+        tok = Tokenizer.train(tokenizer_corpus(a.seed), N_MERGES)
     tok.save(tok_path)
     print(f"tokenizer: {len(tok.tokens)} tokens, {len(tok.merges)} merges ({time.time() - t0:.0f} s)")
     cfg = gemma4.Config(n_vocab=len(tok.tokens))
     model = gemma4.Gemma4(cfg)
     init_weights(model, a.seed)
+    if a.init:
+        model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
+    model.to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     keep = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": keep, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.98), eps=1e-8, foreach=True)
-    sampler = Sampler(tok, a.data, a.seed)
+    sampler = Sampler(tok, a.data, a.seed, a.workers)
     step = 0
     ckpt = os.path.join(a.out, "model.pt")
     def lr_at(s):
-        warm = 200
+        warm = a.warmup
         if s < warm:
             return a.lr * (s + 1) / warm
         f = (s - warm) / max(1, a.steps - warm)
         return a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, f))))
 
     def save():
-        torch.save({"model": model.state_dict(), "step": step, "config": cfg.__dict__}, ckpt + ".tmp")
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        torch.save({"model": state, "step": step, "config": cfg.__dict__}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
     t0, seen_tok = time.time(), 0
-    loss_by_kind = {k: [] for k, _ in MIX}
+    kinds = [k for k, _ in MIX]
+    # Per-kind answer loss (sum, count) since the last log line, kept on the device.
+    acc = torch.zeros(2, len(kinds), device=dev)
     queue = []
     while step < a.steps:
         if not queue:
@@ -263,6 +322,10 @@ def main():
             sampler.rng.shuffle(queue)
         drawn = queue.pop()
         batch = collate([e for _, e in drawn], cfg.n_swa)
+        kind_of = torch.repeat_interleave(torch.tensor([kinds.index(k) for k, _ in drawn]),
+                                          torch.tensor(batch["counts"]))
+        batch = {k: (v.to(dev, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+        kind_of = kind_of.to(dev)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         rows, at = media_rows(model, batch)
@@ -275,16 +338,21 @@ def main():
         opt.step()
         step += 1
         seen_tok += batch["ids"].numel()
-        # Per-kind answer loss for the log: each example's targets are contiguous in `select` order.
         with torch.no_grad():
-            i = 0
-            for (kind, _), n in zip(drawn, batch["counts"]):
-                w = batch["weight"][i:i + n] == 1.0
-                loss_by_kind[kind].append(per[i:i + n][w].mean().item())
-                i += n
+            answer = (batch["weight"] == 1.0).float()
+            acc[0].index_add_(0, kind_of, per.detach() * answer)
+            acc[1].index_add_(0, kind_of, answer)
+        if a.minutes and step == 60:
+            rate = 40 / (time.time() - t20)
+            a.steps = int(60 + rate * (a.minutes * 60 - (time.time() - t0)))
+            print(f"{rate:.2f} steps/s: training for {a.steps} steps", flush=True)
+        if step == 20:
+            t20 = time.time()
         if step % 25 == 0 or step == a.steps:
             dt = time.time() - t0
-            parts = " ".join(f"{k} {np.mean(v[-200:]):.3f}" for k, v in loss_by_kind.items() if v)
+            s, n = acc.tolist()
+            parts = " ".join(f"{k} {s[i] / n[i]:.3f}" for i, k in enumerate(kinds) if n[i])
+            acc.zero_()
             print(f"step {step}/{a.steps} loss {loss.item():.3f} [{parts}] lr {lr_at(step):.2e} "
                   f"{seen_tok / dt:.0f} tok/s {dt / 60:.1f} min", flush=True)
         if step % a.save_every == 0 or step == a.steps:
@@ -292,7 +360,8 @@ def main():
     sampler.close()
     with open(os.path.join(a.out, "train_log.json"), "w") as f:
         json.dump({"steps": step, "minutes": (time.time() - t0) / 60, "seed": a.seed, "batch": a.batch,
-                   "threads": a.threads, "config": cfg.__dict__}, f, indent=1)
+                   "threads": a.threads, "device": a.device, "workers": a.workers,
+                   "lr": a.lr, "warmup": a.warmup, "init": a.init, "config": cfg.__dict__}, f, indent=1)
 
 
 if __name__ == "__main__":
