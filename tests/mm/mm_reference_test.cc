@@ -11,13 +11,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "mm/projector.h"
+#include "tests/tools/command.h"
 #include "tools/testmodel.h"
 
 namespace hearth::mm {
@@ -26,15 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string RunCommand(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
+std::string RunCommand(const std::string& cmd) { return ::hearth::testing::RunCommand(cmd).text; }
 
 class MmReferenceTest : public ::testing::Test {
  protected:

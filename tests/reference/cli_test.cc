@@ -112,7 +112,7 @@ TEST(ReferenceCli, TruncatedFilesFailCleanly) {
   std::ifstream in(kGoldenDir + "g4-moe-tiny-q4_0.gguf", std::ios::binary);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
   ASSERT_GT(bytes.size(), 100000u);
-  const std::string path = testing::TempDir() + "/reference-truncated.gguf";
+  const std::string path = ::testing::TempDir() + "/reference-truncated.gguf";
   for (size_t cut : {size_t{3}, size_t{20}, size_t{1000}, size_t{30000}, bytes.size() - 1}) {
     std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
     const ProcessResult r = RunReference(path + kPrompt + " 2>&1");

@@ -134,7 +134,7 @@ CaseResult CompareCase(const std::string& file, const json& c, const char* mode,
   return res;
 }
 
-class ReferenceGoldenTest : public testing::TestWithParam<Tolerance> {};
+class ReferenceGoldenTest : public ::testing::TestWithParam<Tolerance> {};
 
 TEST_P(ReferenceGoldenTest, MatchesLlamaCppInBothModes) {
   const json golden = LoadGolden();
@@ -161,8 +161,8 @@ TEST_P(ReferenceGoldenTest, MatchesLlamaCppInBothModes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, ReferenceGoldenTest, testing::ValuesIn(kTolerances),
-                         [](const testing::TestParamInfo<Tolerance>& info) {
+INSTANTIATE_TEST_SUITE_P(Files, ReferenceGoldenTest, ::testing::ValuesIn(kTolerances),
+                         [](const ::testing::TestParamInfo<Tolerance>& info) {
                            std::string name = info.param.file;
                            name = name.substr(0, name.find(".gguf"));
                            for (char& ch : name) {

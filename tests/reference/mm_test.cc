@@ -1,7 +1,6 @@
 // hearth-mm-reference (mm.h): the real golden mmproj (gemma4uv + gemma4ua, written independently
 // of this project), hand-computed preprocessing values, and synthetic gemma3 / gemma4v / gemma4a
 // files written here whose outputs are known in closed form.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -21,6 +20,7 @@
 #include "reference/dequant.h"
 #include "reference/gguf_reader.h"
 #include "reference/mm.h"
+#include "tools/command.h"
 
 namespace hearth::reference::mm {
 namespace {
@@ -36,16 +36,9 @@ struct MmRun {
 };
 
 MmRun RunMm(const std::string& args) {
-  MmRun r;
-  const std::string cmd = std::string(HEARTH_MM_REFERENCE_BINARY) + " " + args;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  ::hearth::testing::Out o =
+      ::hearth::testing::RunCommand(std::string(HEARTH_MM_REFERENCE_BINARY) + " " + args);
+  return {o.exit_code, std::move(o.text)};
 }
 
 std::string TempPath(const std::string& name) {

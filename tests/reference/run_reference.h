@@ -2,10 +2,10 @@
 // with a shell argument string and captures its stdout and exit code.
 #pragma once
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <string>
+#include <utility>
+
+#include "../tools/command.h"
 
 namespace hearth::reference {
 
@@ -15,16 +15,9 @@ struct ProcessResult {
 };
 
 inline ProcessResult RunReference(const std::string& args) {
-  ProcessResult r;
-  const std::string cmd = std::string(HEARTH_REFERENCE_BINARY) + " " + args;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  ::hearth::testing::Out o =
+      ::hearth::testing::RunCommand(std::string(HEARTH_REFERENCE_BINARY) + " " + args);
+  return {o.exit_code, std::move(o.text)};
 }
 
 }  // namespace hearth::reference
