@@ -10,8 +10,10 @@ train.py --data DIR uses DIR/audio_train.npz when it exists, else DIR/audio_trai
 """
 
 import argparse
+import glob
 import lzma
 import os
+import sys
 
 import numpy as np
 
@@ -20,6 +22,27 @@ def mulaw_encode(samples_i16):
     x = samples_i16.astype(np.float64) / 32768.0
     mu = np.sign(x) * np.log1p(255 * np.abs(x)) / np.log1p(255)
     return np.clip(np.round(mu * 127), -127, 127).astype(np.int8)
+
+
+def mulaw_decode(levels_i8):
+    m = levels_i8.astype(np.float64) / 127
+    x = np.sign(m) * np.expm1(np.abs(m) * np.log1p(255)) / 255
+    return np.clip(np.round(x * 32768), -32768, 32767).astype(np.int16)
+
+
+def read_parts(data_dir):
+    """DIR/audio_train-*.npz as written here → (int16 samples, offsets, kinds, texts)."""
+    parts = sorted(glob.glob(os.path.join(data_dir, "audio_train-*.npz")))
+    if not parts:
+        sys.exit(f"no audio_train.npz (run data.py) and no audio_train-*.npz parts in {data_dir}")
+    audio, offsets, kind, text = [], [0], [], []
+    for p in parts:
+        z = np.load(p)
+        audio.append(mulaw_decode(np.frombuffer(lzma.decompress(z["mulaw_xz"].tobytes()), np.int8)))
+        offsets += list(offsets[-1] + z["offsets"][1:])
+        kind += list(z["kind"])
+        text += list(z["text"])
+    return np.concatenate(audio), np.array(offsets), np.array(kind), np.array(text)
 
 
 def main():

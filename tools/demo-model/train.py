@@ -9,9 +9,7 @@ OUT/tokenizer.json and OUT/model.pt (saved every --save-every steps and at the e
 """
 
 import argparse
-import glob
 import json
-import lzma
 import math
 import multiprocessing
 import os
@@ -30,6 +28,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import gemma4  # noqa: E402
+import pack_clips  # noqa: E402
 import prompts  # noqa: E402
 from tokenizer import Tokenizer  # noqa: E402
 
@@ -61,27 +60,12 @@ def tokenizer_corpus(seed):
 
 def load_clips(data_dir):
     """The training clips: DIR/audio_train.npz as data.py writes it, or, where that is absent,
-    DIR/audio_train-*.npz: interleaved parts of it stored as LZMA-compressed 8-bit mu-law (how
-    the clips travelled to the GPU machine the shipped model was trained on; 8-bit mu-law adds
-    noise about 38 dB below the signal, under the 15-35 dB noise already mixed in).
-    Returns (int16 samples, offsets, kinds, texts)."""
+    the smaller parts pack_clips.py makes of it. Returns (int16 samples, offsets, kinds, texts)."""
     path = os.path.join(data_dir, "audio_train.npz")
-    if os.path.exists(path):
-        z = np.load(path)
-        return z["audio"], z["offsets"], z["kind"], z["text"]
-    parts = sorted(glob.glob(os.path.join(data_dir, "audio_train-*.npz")))
-    if not parts:
-        sys.exit(f"no {path} (run data.py) and no audio_train-*.npz parts in {data_dir}")
-    audio, offsets, kind, text = [], [0], [], []
-    for p in parts:
-        z = np.load(p)
-        m = np.frombuffer(lzma.decompress(z["mulaw_xz"].tobytes()), np.int8).astype(np.float64) / 127
-        x = np.sign(m) * np.expm1(np.abs(m) * np.log1p(255)) / 255
-        audio.append(np.clip(np.round(x * 32768), -32768, 32767).astype(np.int16))
-        offsets += list(offsets[-1] + z["offsets"][1:])
-        kind += list(z["kind"])
-        text += list(z["text"])
-    return np.concatenate(audio), np.array(offsets), np.array(kind), np.array(text)
+    if not os.path.exists(path):
+        return pack_clips.read_parts(data_dir)
+    z = np.load(path)
+    return z["audio"], z["offsets"], z["kind"], z["text"]
 
 
 def speed_perturb(s, factor):
