@@ -13,13 +13,10 @@ import { startServer } from './server_harness.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const data = process.env.HEARTH_DEMO_TEST_SET ?? path.join(root, 'build/demo-data/test');
-// The same per-task thresholds as tests/demo/accuracy.py (a little below PyTorch's scores).
-const THRESHOLDS = { 'image/count': 0.76, 'image/colour': 0.66, 'image/describe': 0.19, 'audio/number': 0.37,
-  'audio/word': 0.33, 'text/count': 0.95, 'text/greeting': 0.95, 'text/passage': 0.33, 'text/copy': 0.18,
-  'text/arithmetic': 0.06 };
-
 const readJsonl = (f) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const items = readJsonl(path.join(data, 'test.jsonl'));
+// The same per-task thresholds as tests/demo/accuracy.py (a little below PyTorch's scores).
+const THRESHOLDS = JSON.parse(fs.readFileSync(path.join(root, 'tests/data/demo/thresholds.json'), 'utf8'));
 const torchAnswer = new Map(readJsonl(path.join(root, 'tests/data/demo/pytorch_answers.jsonl')).map((a) => [a.id, a.answer]));
 
 let server;
