@@ -70,6 +70,51 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_K, T::kQ4_K)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K, T::kQ6_K)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, F16, T::kF16)->Apply(MatMulArgs);
 
+// The inner kernels of a prefill MatMul on one thread, with everything in cache: 16 weight rows of
+// `cols` against 64 tokens, by the packed many-token kernel (Q4_0 / Q8_0 with AVX-512 VNNI) and by
+// the four-token kernel the other types use. GFLOP/s counts 2 per weight-activation product.
+void BM_Tile(benchmark::State& state, T type, bool packed) {
+  const int64_t rows = 16, cols = state.range(0), n_tok = 64;
+  const auto bytes = MakeWeights(type, rows, cols);
+  const int64_t rb = RowBytes(type, cols), ab = RowBytes(VecDotType(type), cols);
+  const PackedPath path = BestPackedPath(type);
+  const VecDot4Fn dot4 = BestVecDot4(type);
+  if (packed ? path.dot == nullptr : dot4 == nullptr) {
+    state.SkipWithError("no such kernel for this type on this CPU");
+    return;
+  }
+  const auto x = Gaussian(n_tok * cols, 5);
+  std::vector<uint8_t> act(n_tok * ab);
+  const int64_t pstride = packed ? path.bytes(cols) : 0;
+  std::vector<uint8_t> pk(n_tok * pstride);
+  for (int64_t t = 0; t < n_tok; ++t) {
+    QuantizeActivations(type, x.data() + t * cols, act.data() + t * ab, cols);
+    if (packed) path.pack(act.data() + t * ab, cols, pk.data() + t * pstride);
+  }
+  std::vector<float> y(n_tok * rows);
+  for (auto _ : state) {
+    if (packed) {
+      path.dot(bytes.data(), rb, rows, pk.data(), pstride, n_tok, cols, y.data(), rows);
+    } else {
+      float out[4];
+      for (int64_t t = 0; t < n_tok; t += 4) {
+        for (int64_t r = 0; r < rows; ++r) {
+          dot4(bytes.data() + r * rb, act.data() + t * ab, ab, cols, out);
+          for (int k = 0; k < 4; ++k) y[(t + k) * rows + r] = out[k];
+        }
+      }
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * rows * cols * n_tok * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_Tile, Q4_0_packed, T::kQ4_0, true)->Arg(1152)->Arg(6912);
+BENCHMARK_CAPTURE(BM_Tile, Q4_0_four, T::kQ4_0, false)->Arg(1152)->Arg(6912);
+BENCHMARK_CAPTURE(BM_Tile, Q8_0_packed, T::kQ8_0, true)->Arg(1152)->Arg(6912);
+BENCHMARK_CAPTURE(BM_Tile, Q8_0_four, T::kQ8_0, false)->Arg(1152)->Arg(6912);
+
 // One row of 4096 against its activations: the dispatched kernel (SIMD where available) and the
 // scalar reference.
 void BM_VecDot(benchmark::State& state, T type, bool reference) {

@@ -19,6 +19,7 @@ struct VecDotTable {
   std::array<VecDotFn, gguf::kTensorTypeCount> one{};
   std::array<VecDot4Fn, gguf::kTensorTypeCount> four{};  // only beside the matching `one`
   std::array<QuantizeFn, gguf::kTensorTypeCount> act{};  // by weight type
+  std::array<PackedPath, gguf::kTensorTypeCount> packed{};  // only beside the matching `one`
 };
 
 VecDotTable BuildTable() {
@@ -54,6 +55,9 @@ VecDotTable BuildTable() {
     const VecDotFn fn = fn512 != nullptr ? fn512 : avx2 ? avx2::VecDot(t) : nullptr;
     table.one[id] = fn != nullptr ? fn : ref::VecDot(t);
     table.four[id] = fn512 != nullptr ? avx512::VecDot4(t) : fn != nullptr ? avx2::VecDot4(t) : nullptr;
+    if (fn512 != nullptr && avx512::PackedDot(t) != nullptr) {
+      table.packed[id] = {avx512::PackedDot(t), avx512::PackActivations(t), avx512::PackedActBytes};
+    }
     if (IsSupported(t)) {
       const TensorType act_type = VecDotType(t);
       const QuantizeFn q = avx2 ? avx2::ActivationQuantizer(act_type) : nullptr;
@@ -87,6 +91,11 @@ VecDotFn BestVecDot(TensorType t) {
 VecDot4Fn BestVecDot4(TensorType t) {
   const auto id = static_cast<uint32_t>(t);
   return id < gguf::kTensorTypeCount ? Table().four[id] : nullptr;
+}
+
+PackedPath BestPackedPath(TensorType t) {
+  const auto id = static_cast<uint32_t>(t);
+  return id < gguf::kTensorTypeCount ? Table().packed[id] : PackedPath{};
 }
 
 QuantizeFn BestActivationQuantizer(TensorType t) {

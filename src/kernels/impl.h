@@ -18,6 +18,16 @@ using VecDotFn = float (*)(const void* row, const void* act, int64_t n);
 using VecDot4Fn = void (*)(const void* row, const void* act, int64_t act_stride, int64_t n,
                            float* out);
 
+// The many-token path (matmul.cc), where a SIMD set has one for the weight type. PackActivationsFn
+// rewrites one activation row already in the vec-dot type (n elements) into the kernel's own layout
+// (PackedActBytes(n) bytes); PackedDotFn computes y[t·y_stride + r] for n_rows weight rows
+// (row_bytes apart) against n_tok packed rows (pstride bytes apart), bit-identical to
+// VecDot(row r, token t) of the same SIMD set.
+using PackActivationsFn = void (*)(const void* act, int64_t n, void* packed);
+using PackedDotFn = void (*)(const void* rows, int64_t row_bytes, int64_t n_rows,
+                             const void* packed, int64_t pstride, int64_t n_tok, int64_t n,
+                             float* y, int64_t y_stride);
+
 namespace ref {
 // Scalar references; nullptr for types without one.
 DequantizeFn Dequantizer(gguf::TensorType t);
@@ -79,6 +89,11 @@ bool Usable();
 VecDotFn VecDot(gguf::TensorType t);
 // Four-token version matching avx512::VecDot(t) bit for bit, or nullptr where there is none.
 VecDot4Fn VecDot4(gguf::TensorType t);
+// The many-token kernel for t (Q4_0, Q8_0) over activations packed by PackActivations(t), or
+// nullptr. Bytes of one packed row of n elements: PackedActBytes(n) (128 per pair of blocks).
+PackedDotFn PackedDot(gguf::TensorType t);
+PackActivationsFn PackActivations(gguf::TensorType t);
+int64_t PackedActBytes(int64_t n);
 }  // namespace avx512
 
 namespace neon {
@@ -107,6 +122,14 @@ VecDot4Fn VecDot4(gguf::TensorType t);
 VecDotFn BestVecDot(gguf::TensorType t);
 // The four-token kernel matching BestVecDot(t), or nullptr (then call BestVecDot per token).
 VecDot4Fn BestVecDot4(gguf::TensorType t);
+// The many-token kernel dispatch.cc chose for t and its packing (bit-identical to BestVecDot(t)),
+// or nullptrs where this CPU has none (then MatMul uses BestVecDot4 / BestVecDot).
+struct PackedPath {
+  PackedDotFn dot = nullptr;
+  PackActivationsFn pack = nullptr;
+  int64_t (*bytes)(int64_t n) = nullptr;  // packed bytes of one row of n elements
+};
+PackedPath BestPackedPath(gguf::TensorType t);
 // The activation converter for weights of type t (to VecDotType(t)), never nullptr for supported t.
 QuantizeFn BestActivationQuantizer(gguf::TensorType t);
 

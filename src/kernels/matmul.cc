@@ -4,6 +4,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/check.h"
 #include "kernels/impl.h"
@@ -16,6 +17,8 @@ constexpr int64_t kRowChunk = 16;  // weight rows per scheduling unit when rows 
 // Weight rows kept hot while all tokens pass over them (16 rows of 4096 Q8_0 ≈ 70 KB).
 constexpr int64_t kRowBlock = 16;
 constexpr int64_t kMinParallelTokens = 4;  // fewer activation rows are converted on the caller
+// Packed activations one row block is run against at a time (a quarter of a 1 MiB L2).
+constexpr int64_t kPackedTokenBytes = 256 * 1024;
 
 }  // namespace
 
@@ -23,6 +26,66 @@ uint8_t* Workspace::Bytes(size_t n) {
   if (buf_.size() < n) buf_.resize(n);
   return buf_.data();
 }
+
+namespace {
+
+// The many-token path (a packed kernel for this type and CPU, impl.h): activations converted and
+// packed once; then each thread walks its weight rows in blocks of kRowBlock, and each block
+// against the tokens in groups of at most kPackedTokenBytes of packed activations, so the block's
+// weights (read from memory once) and the group's activations both stay in cache while the tile
+// kernel runs over them.
+void MatMulPacked(const Matrix& w, int64_t row_begin, int64_t n_rows, const float* x,
+                  int64_t n_tok, float* y, ThreadPool& pool, Workspace& ws, int64_t act_bytes,
+                  const PackedPath& path) {
+  struct Job {
+    const Matrix* w;
+    int64_t row_begin, n_rows, n_tok, act_bytes, pstride, tok_block;
+    const float* x;
+    float* y;
+    uint8_t* act;
+    uint8_t* packed;
+    PackedPath path;
+  };
+  const int64_t pstride = path.bytes(w.cols);
+  const size_t act_total = static_cast<size_t>(act_bytes * n_tok);
+  const size_t packed_at = (act_total + 63) / 64 * 64;
+  uint8_t* base = ws.Bytes(packed_at + static_cast<size_t>(pstride * n_tok) + 64);
+  base += (64 - reinterpret_cast<uintptr_t>(base) % 64) % 64;  // 64-byte aligned packed rows
+  const int64_t tok_block = std::max<int64_t>(8, kPackedTokenBytes / pstride / 8 * 8);
+  const Job job{&w, row_begin, n_rows, n_tok, act_bytes, pstride, tok_block, x, y,
+                base, base + packed_at, path};
+
+  auto convert = [&job](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      uint8_t* act = job.act + t * job.act_bytes;
+      QuantizeActivations(job.w->type, job.x + t * job.w->cols, act, job.w->cols);
+      job.path.pack(act, job.w->cols, job.packed + t * job.pstride);
+    }
+  };
+  if (n_tok < kMinParallelTokens) {
+    convert(0, n_tok, 0);
+  } else {
+    pool.ParallelFor(n_tok, convert);
+  }
+
+  const int64_t grain = std::clamp<int64_t>(n_rows / pool.size(), 1, kRowChunk);
+  pool.ParallelFor(
+      n_rows,
+      [&job](int64_t r0, int64_t r1, int) {
+        for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+          const int64_t rb_end = std::min(r1, rb + kRowBlock);
+          for (int64_t t = 0; t < job.n_tok; t += job.tok_block) {
+            job.path.dot(job.w->data + (job.row_begin + rb) * job.w->row_bytes, job.w->row_bytes,
+                         rb_end - rb, job.packed + t * job.pstride, job.pstride,
+                         std::min(job.tok_block, job.n_tok - t), job.w->cols,
+                         job.y + t * job.n_rows + rb, job.n_rows);
+          }
+        }
+      },
+      grain);
+}
+
+}  // namespace
 
 void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float* x,
                 int64_t n_tok, float* y, ThreadPool& pool, Workspace& ws) {
@@ -33,6 +96,14 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
   CHECK(0 <= row_begin && row_begin <= row_end && row_end <= w.rows)
       << "MatMul: rows [" << row_begin << ", " << row_end << ") of " << w.rows;
   if (n_tok <= 0 || row_begin == row_end) return;
+
+  const TensorType act_type = VecDotType(w.type);
+  const int64_t act_bytes = RowBytes(act_type, w.cols);
+  const PackedPath packed = BestPackedPath(w.type);
+  if (packed.dot != nullptr) {
+    MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, packed);
+    return;
+  }
 
   // Everything the workers need, behind one pointer: a lambda capturing only &job fits in
   // std::function's inline storage, so no call allocates.
@@ -45,8 +116,6 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
     VecDotFn dot;
     VecDot4Fn dot4;  // nullptr where the type has no four-token kernel
   };
-  const TensorType act_type = VecDotType(w.type);
-  const int64_t act_bytes = RowBytes(act_type, w.cols);
   const Job job{&w, row_begin, row_end - row_begin, n_tok, act_bytes, x, y,
                 ws.Bytes(static_cast<size_t>(act_bytes * n_tok)), BestVecDot(w.type),
                 BestVecDot4(w.type)};

@@ -17,8 +17,10 @@ void RmsNormRows(const float* x, const float* w, int64_t rows, int64_t n, float 
 
 // ggml's tanh-GELU on CPU: F16 table lookup (exact for |z| >= 10 cut-offs).
 float Gelu(float z);
-// out[i] = Gelu(gate[i]) · up[i]
+// out[i] = Gelu(gate[i]) · up[i] (out may alias gate or up); AVX2 where the CPU has it,
+// bit-identical to GeGluReference, the scalar loop.
 void GeGlu(const float* gate, const float* up, int64_t n, float* out);
+void GeGluReference(const float* gate, const float* up, int64_t n, float* out);
 
 // Rotation tables for one layer type and a run of positions.
 struct RopeParams {

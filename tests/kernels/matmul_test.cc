@@ -65,6 +65,33 @@ TEST(MatMulTest, EqualsPerRowVecDot) {
   }
 }
 
+// Many tokens: the packed many-token path (Q4_0 / Q8_0 where the CPU has AVX-512 VNNI) takes
+// tokens 8 at a time with 4/2/1 tails and splits them into blocks that fit the cache (16 tokens
+// per block at 8192 columns), so counts around 8, 16 and past one block; odd block counts (544
+// columns) take the kernels' half-pair tail. Every other type takes the 4-token path here.
+TEST(MatMulTest, ManyTokensEqualPerRowVecDot) {
+  ThreadPool pool(2);
+  Workspace ws;
+  for (T type : {T::kQ4_0, T::kQ8_0, T::kQ4_K}) {
+    for (int64_t cols : {544, 8192}) {
+      if (cols % BlockElems(type) != 0) continue;  // Q4_K: 256-element blocks
+      const int64_t rows = 37;
+      auto tm = MakeMatrix(type, rows, cols, 21);
+      for (int64_t n_tok : {15, 16, 17, 40}) {
+        const auto x = Gaussian(n_tok * cols, 60 + static_cast<uint32_t>(n_tok));
+        std::vector<float> y(n_tok * rows, -1.f);
+        MatMul(tm.m, x.data(), n_tok, y.data(), pool, ws);
+        ASSERT_EQ(y, PerRowDots(tm.m, 0, rows, x, n_tok))
+            << Name(type) << " cols " << cols << " n_tok " << n_tok;
+      }
+      std::vector<float> y(17 * 20);
+      const auto x = Gaussian(17 * cols, 99);
+      MatMulRows(tm.m, 11, 31, x.data(), 17, y.data(), pool, ws);
+      EXPECT_EQ(y, PerRowDots(tm.m, 11, 31, x, 17)) << Name(type) << " cols " << cols;
+    }
+  }
+}
+
 TEST(MatMulTest, RowsSubset) {
   ThreadPool pool(2);
   Workspace ws;

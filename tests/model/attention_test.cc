@@ -121,7 +121,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{4, 2, 64, 16, 10, 24, false, KvType::kF16},   // non-causal block + window
                       Case{2, 1, 512, 0, 3, 5, false, KvType::kF16},     // head 512
                       Case{4, 2, 36, 0, 9, 3, true, KvType::kF16},       // head dim not a multiple of 8
-                      Case{4, 2, 64, 8, 20, 6, true, KvType::kQ8_0}));   // q8_0 cache
+                      Case{4, 2, 64, 8, 20, 6, true, KvType::kQ8_0},     // q8_0 cache
+                      Case{6, 2, 64, 0, 7, 5, true, KvType::kF16},       // GQA 3: padded lanes
+                      Case{16, 2, 64, 0, 7, 5, true, KvType::kF16},      // GQA 8: two chains
+                      Case{40, 2, 32, 0, 4, 3, true, KvType::kF16}));    // GQA 20: 16 + 4 heads
 
 }  // namespace
 }  // namespace hearth::model
