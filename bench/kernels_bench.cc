@@ -77,7 +77,7 @@ void BM_Tile(benchmark::State& state, T type, bool packed) {
   const int64_t rows = 16, cols = state.range(0), n_tok = 64;
   const auto bytes = MakeWeights(type, rows, cols);
   const int64_t rb = RowBytes(type, cols), ab = RowBytes(VecDotType(type), cols);
-  const PackedPath path = BestPackedPath(type);
+  const PackedPath path = BestPackedPath(type, n_tok);
   const VecDot4Fn dot4 = BestVecDot4(type);
   if (packed ? path.dot == nullptr : dot4 == nullptr) {
     state.SkipWithError("no such kernel for this type on this CPU");
@@ -85,7 +85,7 @@ void BM_Tile(benchmark::State& state, T type, bool packed) {
   }
   const auto x = Gaussian(n_tok * cols, 5);
   std::vector<uint8_t> act(n_tok * ab);
-  const int64_t pstride = packed ? path.bytes(cols) : 0;
+  const int64_t pstride = packed ? path.bytes(type, path.one_token, cols) : 0;
   std::vector<uint8_t> pk(n_tok * pstride);
   for (int64_t t = 0; t < n_tok; ++t) {
     QuantizeActivations(type, x.data() + t * cols, act.data() + t * ab, cols);

@@ -20,6 +20,7 @@ struct VecDotTable {
   std::array<VecDot4Fn, gguf::kTensorTypeCount> four{};  // only beside the matching `one`
   std::array<QuantizeFn, gguf::kTensorTypeCount> act{};  // by weight type
   std::array<PackedPath, gguf::kTensorTypeCount> packed{};  // only beside the matching `one`
+  std::array<PackedPath, gguf::kTensorTypeCount> packed1{};  // the one-token variant
 };
 
 VecDotTable BuildTable() {
@@ -55,8 +56,11 @@ VecDotTable BuildTable() {
     const VecDotFn fn = fn512 != nullptr ? fn512 : avx2 ? avx2::VecDot(t) : nullptr;
     table.one[id] = fn != nullptr ? fn : ref::VecDot(t);
     table.four[id] = fn512 != nullptr ? avx512::VecDot4(t) : fn != nullptr ? avx2::VecDot4(t) : nullptr;
-    if (fn512 != nullptr && avx512::PackedDot(t) != nullptr) {
-      table.packed[id] = {avx512::PackedDot(t), avx512::PackActivations(t), avx512::PackedActBytes};
+    if (fn512 != nullptr && avx512::PackedDot(t, false) != nullptr) {
+      table.packed[id] = {avx512::PackedDot(t, false), avx512::PackActivations(t, false),
+                          avx512::PackedActBytes, false};
+      table.packed1[id] = {avx512::PackedDot(t, true), avx512::PackActivations(t, true),
+                           avx512::PackedActBytes, true};
     }
     if (IsSupported(t)) {
       const TensorType act_type = VecDotType(t);
@@ -93,9 +97,10 @@ VecDot4Fn BestVecDot4(TensorType t) {
   return id < gguf::kTensorTypeCount ? Table().four[id] : nullptr;
 }
 
-PackedPath BestPackedPath(TensorType t) {
+PackedPath BestPackedPath(TensorType t, int64_t n_tok) {
   const auto id = static_cast<uint32_t>(t);
-  return id < gguf::kTensorTypeCount ? Table().packed[id] : PackedPath{};
+  if (id >= gguf::kTensorTypeCount) return PackedPath{};
+  return n_tok == 1 ? Table().packed1[id] : Table().packed[id];
 }
 
 QuantizeFn BestActivationQuantizer(TensorType t) {

@@ -89,11 +89,13 @@ bool Usable();
 VecDotFn VecDot(gguf::TensorType t);
 // Four-token version matching avx512::VecDot(t) bit for bit, or nullptr where there is none.
 VecDot4Fn VecDot4(gguf::TensorType t);
-// The many-token kernel for t (Q4_0, Q8_0) over activations packed by PackActivations(t), or
-// nullptr. Bytes of one packed row of n elements: PackedActBytes(n) (128 per pair of blocks).
-PackedDotFn PackedDot(gguf::TensorType t);
-PackActivationsFn PackActivations(gguf::TensorType t);
-int64_t PackedActBytes(int64_t n);
+// The many-token kernel for t (Q4_0, Q8_0) over activations packed by PackActivations(t, …), or
+// nullptr. `one_token`: the variant for one activation row (decode), where it differs (Q4_0).
+// Bytes of one packed row of n elements: PackedActBytes(t, one_token, n) (per pair of blocks: 128,
+// or 192 for Q4_0's one-token layout; 0 for other types).
+PackedDotFn PackedDot(gguf::TensorType t, bool one_token);
+PackActivationsFn PackActivations(gguf::TensorType t, bool one_token);
+int64_t PackedActBytes(gguf::TensorType t, bool one_token, int64_t n);
 }  // namespace avx512
 
 namespace neon {
@@ -127,9 +129,11 @@ VecDot4Fn BestVecDot4(gguf::TensorType t);
 struct PackedPath {
   PackedDotFn dot = nullptr;
   PackActivationsFn pack = nullptr;
-  int64_t (*bytes)(int64_t n) = nullptr;  // packed bytes of one row of n elements
+  int64_t (*bytes)(gguf::TensorType t, bool one_token, int64_t n) = nullptr;  // of one row
+  bool one_token = false;  // the argument `bytes` takes
 };
-PackedPath BestPackedPath(gguf::TensorType t);
+// For a product with n_tok activation rows (the one-token variant where n_tok == 1).
+PackedPath BestPackedPath(gguf::TensorType t, int64_t n_tok);
 // The activation converter for weights of type t (to VecDotType(t)), never nullptr for supported t.
 QuantizeFn BestActivationQuantizer(gguf::TensorType t);
 

@@ -46,7 +46,7 @@ void MatMulPacked(const Matrix& w, int64_t row_begin, int64_t n_rows, const floa
     uint8_t* packed;
     PackedPath path;
   };
-  const int64_t pstride = path.bytes(w.cols);
+  const int64_t pstride = path.bytes(w.type, path.one_token, w.cols);
   const size_t act_total = static_cast<size_t>(act_bytes * n_tok);
   const size_t packed_at = (act_total + 63) / 64 * 64;
   uint8_t* base = ws.Bytes(packed_at + static_cast<size_t>(pstride * n_tok) + 64);
@@ -99,7 +99,7 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
 
   const TensorType act_type = VecDotType(w.type);
   const int64_t act_bytes = RowBytes(act_type, w.cols);
-  const PackedPath packed = BestPackedPath(w.type);
+  const PackedPath packed = BestPackedPath(w.type, n_tok);
   if (packed.dot != nullptr) {
     MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, packed);
     return;

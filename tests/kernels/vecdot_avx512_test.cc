@@ -140,47 +140,52 @@ TEST(VecDotAvx512Test, FourTokenIsBitIdenticalToSingleToken) {
 
 TEST(VecDotAvx512Test, PackedKernelIsBitIdenticalToSingleToken) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
-  EXPECT_EQ(avx512::PackedDot(T::kQ4_K), nullptr);
-  EXPECT_EQ(avx512::PackActivations(T::kQ4_1), nullptr);
+  EXPECT_EQ(avx512::PackedDot(T::kQ4_K, false), nullptr);
+  EXPECT_EQ(avx512::PackActivations(T::kQ4_1, true), nullptr);
   for (T type : kTypes) {
-    const PackedDotFn packed_dot = avx512::PackedDot(type);
-    const PackActivationsFn pack = avx512::PackActivations(type);
-    ASSERT_NE(packed_dot, nullptr) << Name(type);
-    ASSERT_NE(pack, nullptr) << Name(type);
-    const VecDotFn one = avx512::VecDot(type);
-    for (int64_t blocks : {1, 2, 3, 17}) {
-      const int64_t n = 32 * blocks;
-      const int64_t packed_bytes = avx512::PackedActBytes(n);
-      EXPECT_EQ(packed_bytes, (blocks + 1) / 2 * 128) << "blocks=" << blocks;
-      const int64_t max_rows = 5, max_tok = 21;
-      // Rows with a padded stride at an odd address; packed rows likewise.
-      const int64_t row_bytes = RowBytes(type, n) + 3;
-      std::vector<uint8_t> rows(max_rows * row_bytes + 1);
-      for (int64_t r = 0; r < max_rows; ++r) {
-        const auto q = Quantize(type, Gaussian(n, 100 + static_cast<uint32_t>(r)));
-        std::memcpy(rows.data() + 1 + r * row_bytes, q.data(), q.size());
-      }
-      const int64_t pstride = packed_bytes + 64;
-      std::vector<std::vector<uint8_t>> acts;
-      std::vector<uint8_t> packed(max_tok * pstride + 5);
-      for (int64_t t = 0; t < max_tok; ++t) {
-        acts.push_back(Activations(type, Gaussian(n, 200 + static_cast<uint32_t>(t))));
-        pack(acts.back().data(), n, packed.data() + 5 + t * pstride);
-      }
-      for (int64_t n_rows = 1; n_rows <= max_rows; ++n_rows) {
-        for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 21}) {
-          const int64_t y_stride = n_rows + 2;
-          std::vector<float> y(n_tok * y_stride, -7.f);
-          packed_dot(rows.data() + 1, row_bytes, n_rows, packed.data() + 5, pstride, n_tok, n,
-                     y.data(), y_stride);
-          for (int64_t t = 0; t < n_tok; ++t) {
-            for (int64_t r = 0; r < y_stride; ++r) {
-              const float want = r < n_rows ? one(rows.data() + 1 + r * row_bytes,
-                                                  acts[t].data(), n)
-                                             : -7.f;  // outside the rows: untouched
-              ASSERT_EQ(y[t * y_stride + r], want) << Name(type) << " blocks=" << blocks
-                                                   << " rows=" << n_rows << " n_tok=" << n_tok
-                                                   << " row " << r << " token " << t;
+    // Both variants (the one-token layout is meant for one token but computes any number).
+    for (bool one_token : {false, true}) {
+      const PackedDotFn packed_dot = avx512::PackedDot(type, one_token);
+      const PackActivationsFn pack = avx512::PackActivations(type, one_token);
+      ASSERT_NE(packed_dot, nullptr) << Name(type);
+      ASSERT_NE(pack, nullptr) << Name(type);
+      const VecDotFn one = avx512::VecDot(type);
+      for (int64_t blocks : {1, 2, 3, 17}) {
+        const int64_t n = 32 * blocks;
+        const int64_t packed_bytes = avx512::PackedActBytes(type, one_token, n);
+        EXPECT_EQ(packed_bytes, (blocks + 1) / 2 * (type == T::kQ4_0 && one_token ? 192 : 128))
+            << "blocks=" << blocks;
+        const int64_t max_rows = 5, max_tok = 21;
+        // Rows with a padded stride at an odd address; packed rows likewise.
+        const int64_t row_bytes = RowBytes(type, n) + 3;
+        std::vector<uint8_t> rows(max_rows * row_bytes + 1);
+        for (int64_t r = 0; r < max_rows; ++r) {
+          const auto q = Quantize(type, Gaussian(n, 100 + static_cast<uint32_t>(r)));
+          std::memcpy(rows.data() + 1 + r * row_bytes, q.data(), q.size());
+        }
+        const int64_t pstride = packed_bytes + 64;
+        std::vector<std::vector<uint8_t>> acts;
+        std::vector<uint8_t> packed(max_tok * pstride + 5);
+        for (int64_t t = 0; t < max_tok; ++t) {
+          acts.push_back(Activations(type, Gaussian(n, 200 + static_cast<uint32_t>(t))));
+          pack(acts.back().data(), n, packed.data() + 5 + t * pstride);
+        }
+        for (int64_t n_rows = 1; n_rows <= max_rows; ++n_rows) {
+          for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 21}) {
+            const int64_t y_stride = n_rows + 2;
+            std::vector<float> y(n_tok * y_stride, -7.f);
+            packed_dot(rows.data() + 1, row_bytes, n_rows, packed.data() + 5, pstride, n_tok, n,
+                       y.data(), y_stride);
+            for (int64_t t = 0; t < n_tok; ++t) {
+              for (int64_t r = 0; r < y_stride; ++r) {
+                const float want = r < n_rows ? one(rows.data() + 1 + r * row_bytes,
+                                                    acts[t].data(), n)
+                                               : -7.f;  // outside the rows: untouched
+                ASSERT_EQ(y[t * y_stride + r], want) << Name(type) << " one_token=" << one_token
+                                                     << " blocks=" << blocks
+                                                     << " rows=" << n_rows << " n_tok=" << n_tok
+                                                     << " row " << r << " token " << t;
+              }
             }
           }
         }
@@ -196,13 +201,15 @@ TEST(VecDotAvx512Test, DispatchPrefersAvx512WhereAvailable) {
     if (simd_on && Available()) {
       EXPECT_EQ(BestVecDot(type), avx512::VecDot(type)) << Name(type);
       EXPECT_EQ(BestVecDot4(type), avx512::VecDot4(type)) << Name(type);
-      EXPECT_EQ(BestPackedPath(type).dot, avx512::PackedDot(type)) << Name(type);
+      EXPECT_EQ(BestPackedPath(type, 16).dot, avx512::PackedDot(type, false)) << Name(type);
+      EXPECT_EQ(BestPackedPath(type, 1).dot, avx512::PackedDot(type, true)) << Name(type);
     } else {
       EXPECT_NE(BestVecDot(type), avx512::VecDot(type)) << Name(type);
-      EXPECT_EQ(BestPackedPath(type).dot, nullptr) << Name(type);
+      EXPECT_EQ(BestPackedPath(type, 16).dot, nullptr) << Name(type);
+      EXPECT_EQ(BestPackedPath(type, 1).dot, nullptr) << Name(type);
     }
   }
-  EXPECT_EQ(BestPackedPath(T::kQ4_K).dot, nullptr);  // no packed kernel: MatMul's 4-token path
+  EXPECT_EQ(BestPackedPath(T::kQ4_K, 16).dot, nullptr);  // no packed kernel: MatMul's 4-token path
 }
 
 }  // namespace
