@@ -180,7 +180,7 @@ void RoundF16Ref(const float* src, float* dst, int n) {
   for (int i = 0; i < n; ++i) dst[i] = RoundToF16(src[i]);
 }
 int RoundUp4(int group) { return (group + 3) / 4 * 4; }
-constexpr int kKeysPerStep = 4;  // keys whose scores are computed together
+constexpr int kKeysPerStep = 8;  // keys whose scores are computed together
 size_t PreparedSize(int group, int n) { return size_t(RoundUp4(group)) * n; }
 void PrepareQRef(const float* qh, int group, int n, double* prepared) {
   for (int64_t i = 0; i < int64_t{group} * n; ++i) prepared[i] = qh[i];
@@ -269,13 +269,14 @@ __attribute__((target("avx2,fma"))) void ScoresBlock(const double* q, int g4, in
     for (int c = 0; c < CH; ++c) _mm256_storeu_pd(out + kk * g4 + 4 * c, acc[kk][c]);
 }
 
-// Groups of up to 8 heads take four keys at a time (4–8 chains); larger groups one key at a time,
-// 16 heads (4 chains) per pass.
+// Groups of up to 4 heads take eight keys at a time (8 chains), up to 8 heads four keys (8 chains);
+// larger groups one key at a time, 16 heads (4 chains) per pass.
 __attribute__((target("avx2,fma"))) void ScoresAvx(const double* prepared, int group, int n,
                                                    const float* k, int nk, double* out) {
   const int g4 = RoundUp4(group);
   int kk = 0;
   if (g4 == 4) {
+    for (; kk + 8 <= nk; kk += 8) ScoresBlock<8, 1>(prepared, g4, n, k + int64_t{kk} * n, out + kk * g4);
     for (; kk + 4 <= nk; kk += 4) ScoresBlock<4, 1>(prepared, g4, n, k + int64_t{kk} * n, out + kk * g4);
     for (; kk < nk; ++kk) ScoresBlock<1, 1>(prepared, g4, n, k + int64_t{kk} * n, out + kk * g4);
     return;
