@@ -2,6 +2,7 @@
 // 32-element blocks per 512-bit vector; the block products are exact int32 sums (vpdpbusd), each
 // scaled by its two block scales and accumulated in float lanes, so only the float summation
 // order differs from vecdot_ref.cc. dispatch.cc prefers these over the AVX2 ones when Usable().
+// MatMul uses the packed many-token tiles further down (bit-identical to these dot products).
 // GCC 12 reports the deliberately undefined pass-through operands of its own AVX-512 intrinsics
 // (_mm512_undefined_*) as uninitialized once they are inlined (GCC bug 105593); nothing here reads
 // an uninitialized value.
