@@ -20,7 +20,7 @@ using VecDot4Fn = void (*)(const void* row, const void* act, int64_t act_stride,
 
 // The many-token path (matmul.cc), where a SIMD set has one for the weight type. PackActivationsFn
 // rewrites one activation row already in the vec-dot type (n elements) into the kernel's own layout
-// (PackedActBytes(n) bytes); PackedDotFn computes y[t·y_stride + r] for n_rows weight rows
+// (PackedPath::bytes); PackedDotFn computes y[t·y_stride + r] for n_rows weight rows
 // (row_bytes apart) against n_tok packed rows (pstride bytes apart), bit-identical to
 // VecDot(row r, token t) of the same SIMD set.
 using PackActivationsFn = void (*)(const void* act, int64_t n, void* packed);

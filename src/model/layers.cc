@@ -93,6 +93,7 @@ __attribute__((target("avx2,f16c"))) void GeGluAvx(const uint16_t* table, const 
 }
 #endif
 
+// The AVX2 + F16C paths (GeGLU, attention) run where the CPU has them, unless HEARTH_NO_SIMD is set.
 bool SimdOn() {
   static const bool on = [] {
 #if defined(__x86_64__)
@@ -243,10 +244,12 @@ HEARTH_F16C void AxpyRoundAvx(float* acc, const float* v, float w, int n) {
 // instead of one chain of dependent additions per head. The prepared query is [n][RoundUp4(group)]
 // (zero rows past the group); the fused multiply-add equals the reference's multiply then add
 // because the product is exact.
-HEARTH_F16C void PrepareQAvx(const float* qh, int group, int n, double* prepared) {
+void PrepareQAvx(const float* qh, int group, int n, double* prepared) {
   const int g4 = RoundUp4(group);
   for (int i = 0; i < n; ++i) {
-    for (int j = 0; j < g4; ++j) prepared[int64_t{i} * g4 + j] = j < group ? qh[int64_t{j} * n + i] : 0.0;
+    for (int j = 0; j < g4; ++j) {
+      prepared[int64_t{i} * g4 + j] = j < group ? qh[int64_t{j} * n + i] : 0.0;
+    }
   }
 }
 // KEYS key rows against CH·4 heads (q: [n][g4], from the first of those heads): KEYS·CH
@@ -304,17 +307,10 @@ constexpr AttnOps kAvxOps = {F16ToF32Avx, RoundF16Avx, PrepareQAvx, ScoresAvx, S
 #endif
 
 const AttnOps& BestOps() {
-  static const AttnOps* ops = [] {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    const char* no_simd = std::getenv("HEARTH_NO_SIMD");
-    if (!(no_simd && *no_simd && *no_simd != '0') && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("f16c"))
-      return &kAvxOps;
+  if (SimdOn()) return kAvxOps;
 #endif
-    return &kRefOps;
-  }();
-  return *ops;
+  return kRefOps;
 }
 
 // llama.cpp's CPU flash attention, one query row at a time: online softmax in F32 with the

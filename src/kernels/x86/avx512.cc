@@ -46,7 +46,8 @@ struct Q8_0Levels512 {
 };
 struct Q4_0Levels512 {
   using Block = BlockQ4_0;
-  HEARTH_AVX512 static __m512i Levels(const Block* b, bool two) {
+  // The nibbles 0..15 as unsigned bytes (the one-token packed kernel uses them directly).
+  HEARTH_AVX512 static __m512i Nibbles(const Block* b, bool two) {
     const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
     const __m128i q1 =
         two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)) : _mm_setzero_si128();
@@ -54,10 +55,19 @@ struct Q4_0Levels512 {
     const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
     // [q0 q1 q0>>4 q1>>4] → [q0 q0>>4 q1 q1>>4]: low then high nibbles per block, as in the format.
     const __m512i order = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), both);
-    const __m512i nibbles = _mm512_and_si512(order, _mm512_set1_epi8(0x0F));
-    return _mm512_sub_epi8(nibbles, _mm512_set1_epi8(8));
+    return _mm512_and_si512(order, _mm512_set1_epi8(0x0F));
+  }
+  HEARTH_AVX512 static __m512i Levels(const Block* b, bool two) {
+    return _mm512_sub_epi8(Nibbles(b, two), _mm512_set1_epi8(8));
   }
 };
+
+// −128·Σw per int32 lane of the levels: the start value of every token's accumulation.
+HEARTH_AVX512 inline __m512i Start(__m512i levels) {
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  return _mm512_sub_epi32(_mm512_setzero_si512(),
+                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, levels));
+}
 
 template <typename L, int K>
 HEARTH_AVX512 void DotQ8_0ActN(const void* row, const void* act, int64_t stride, int64_t n,
@@ -71,9 +81,7 @@ HEARTH_AVX512 void DotQ8_0ActN(const void* row, const void* act, int64_t stride,
   for (int64_t i = 0; i < nb; i += 2) {
     const bool two = i + 1 < nb;
     const __m512i levels = L::Levels(w + i, two);
-    // −128·Σw per int32 lane: the start value of every token's accumulation.
-    const __m512i start =
-        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, levels));
+    const __m512i start = Start(levels);
     const float dw0 = F16(w[i].d);
     const float dw1 = two ? F16(w[i + 1].d) : 0.f;
     for (int k = 0; k < K; ++k) {
@@ -169,18 +177,6 @@ HEARTH_AVX512 inline __m512 ScalePair(const Block* b) {
                                _mm512_castps128_ps512(f));
 }
 
-// Q4_0 nibbles of two blocks as unsigned bytes, in the element order of the activations.
-template <bool kTwo>
-HEARTH_AVX512 inline __m512i NibblesQ4_0(const BlockQ4_0* b) {
-  const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
-  const __m128i q1 =
-      kTwo ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)) : _mm_setzero_si128();
-  const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
-  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
-  const __m512i order = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), both);
-  return _mm512_and_si512(order, _mm512_set1_epi8(0x0F));
-}
-
 // One block pair of the tile: acc[r][k] += scales · block products. kNibbles: the Q4_0 one-token
 // layout (unsigned nibbles against signed x plus the packed −8·Σx); otherwise x ^ 0x80 against the
 // signed levels plus the per-row start.
@@ -188,7 +184,6 @@ template <typename L, int R, int K, bool kTwo, bool kNibbles>
 HEARTH_AVX512 inline __attribute__((always_inline)) void TileStep(
     const typename L::Block* const* w, int64_t i, const uint8_t* packed, int64_t pstride,
     __m512 (&acc)[R][K]) {
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i levels[R], start[R];
   __m512 dw[R];
 #pragma GCC unroll 8
@@ -197,11 +192,10 @@ HEARTH_AVX512 inline __attribute__((always_inline)) void TileStep(
     _mm_prefetch(reinterpret_cast<const char*>(w[r] + i) + kPrefetchBytes, _MM_HINT_T0);
     dw[r] = ScalePair<kTwo>(w[r] + i);
     if constexpr (kNibbles) {
-      levels[r] = NibblesQ4_0<kTwo>(w[r] + i);
+      levels[r] = L::Nibbles(w[r] + i, kTwo);
     } else {
       levels[r] = L::Levels(w[r] + i, kTwo);
-      start[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, levels[r]));
+      start[r] = Start(levels[r]);
     }
   }
 #pragma GCC unroll 8
@@ -259,22 +253,22 @@ HEARTH_AVX512 void PackedRows(const uint8_t* rows, int64_t row_bytes, const uint
                               int64_t y_stride) {
   int64_t t = 0;
   for (; t + 8 <= n_tok; t += 8) {
-    PackedTile<L, R, 8, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb, y + t * y_stride,
-                        y_stride);
+    PackedTile<L, R, 8, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb,
+                                  y + t * y_stride, y_stride);
   }
   if (t + 4 <= n_tok) {
-    PackedTile<L, R, 4, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb, y + t * y_stride,
-                        y_stride);
+    PackedTile<L, R, 4, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb,
+                                  y + t * y_stride, y_stride);
     t += 4;
   }
   if (t + 2 <= n_tok) {
-    PackedTile<L, R, 2, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb, y + t * y_stride,
-                        y_stride);
+    PackedTile<L, R, 2, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb,
+                                  y + t * y_stride, y_stride);
     t += 2;
   }
   if (t < n_tok) {
-    PackedTile<L, R, 1, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb, y + t * y_stride,
-                        y_stride);
+    PackedTile<L, R, 1, kNibbles>(rows, row_bytes, packed + t * pstride, pstride, nb,
+                                  y + t * y_stride, y_stride);
   }
 }
 
@@ -287,9 +281,13 @@ HEARTH_AVX512 void DotPacked(const void* rows, int64_t row_bytes, int64_t n_rows
   const int64_t nb = n / kQK;
   int64_t r = 0;
   for (; r + 2 <= n_rows; r += 2) {
-    PackedRows<L, 2, kNibbles>(w + r * row_bytes, row_bytes, a, pstride, n_tok, nb, y + r, y_stride);
+    PackedRows<L, 2, kNibbles>(w + r * row_bytes, row_bytes, a, pstride, n_tok, nb, y + r,
+                               y_stride);
   }
-  if (r < n_rows) PackedRows<L, 1, kNibbles>(w + r * row_bytes, row_bytes, a, pstride, n_tok, nb, y + r, y_stride);
+  if (r < n_rows) {
+    PackedRows<L, 1, kNibbles>(w + r * row_bytes, row_bytes, a, pstride, n_tok, nb, y + r,
+                               y_stride);
+  }
 }
 
 }  // namespace
@@ -308,7 +306,8 @@ PackActivationsFn PackActivations(gguf::TensorType t, bool one_token) {
 PackedDotFn PackedDot(gguf::TensorType t, bool one_token) {
   switch (t) {
     case T::kQ8_0: return DotPacked<Q8_0Levels512, false>;
-    case T::kQ4_0: return one_token ? DotPacked<Q4_0Levels512, true> : DotPacked<Q4_0Levels512, false>;
+    case T::kQ4_0:
+      return one_token ? DotPacked<Q4_0Levels512, true> : DotPacked<Q4_0Levels512, false>;
     default: return nullptr;
   }
 }
