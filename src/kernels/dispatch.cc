@@ -1,6 +1,6 @@
 // The one place that picks an implementation at run time: the AVX-512 VNNI dot products (Q4_0,
-// Q8_0) where the CPU runs them, else the AVX2 dot products and activation converters where the
-// build has them and the CPU runs them, else the scalar references. On AArch64 the same with the
+// Q5_0, Q8_0) where the CPU runs them, else the AVX2 dot products and activation converters where
+// the build has them and the CPU runs them, else the scalar references. On AArch64 the same with the
 // NEON kernels: SDOT dot products where the CPU has the dot-product extension, else plain NEON.
 // The SIMD activation converters are byte-identical to the references (llama.cpp's reference
 // rounding, §12a); weight quantization and dequantization always use the references.

@@ -1,4 +1,4 @@
-// The AVX-512 VNNI dot products (Q4_0 and Q8_0 weights against Q8_0 activations): against the
+// The AVX-512 VNNI dot products (Q4_0, Q5_0 and Q8_0 weights against Q8_0 activations): against the
 // scalar reference over sizes (even and odd block counts: the kernels take blocks in pairs) and
 // misalignments, exactly on integer-valued data, four-token and the many-token packed kernel
 // against single-token bit for bit, and the dispatch choice. Skipped where the CPU lacks AVX-512 F/BW/VL/VNNI.
@@ -28,11 +28,11 @@ using testing::Quantize;
 // As in vecdot_test.cc: the same integer block products summed in another order in F32 lanes.
 constexpr double kSimdVsRefTol = 5e-7;  // relative to Σ|w_i·x_i|
 
-const T kTypes[] = {T::kQ4_0, T::kQ8_0};
+const T kTypes[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0};
 
 bool Available() { return avx512::Usable(); }
 
-TEST(VecDotAvx512Test, CoversQ4_0AndQ8_0Only) {
+TEST(VecDotAvx512Test, CoversQ4_0Q5_0AndQ8_0Only) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
   for (T type : kTypes) {
     EXPECT_NE(avx512::VecDot(type), nullptr) << Name(type);
@@ -96,8 +96,15 @@ TEST(VecDotAvx512Test, ExactOnIntegerData) {
         std::memcpy(xb, &kOne, 2);
         for (int j = 0; j < 32; ++j) {
           const int xv = static_cast<int8_t>(xb[2 + j]);
-          const int wv = type == T::kQ8_0 ? static_cast<int8_t>(wb[2 + j])
-                                          : ((wb[2 + j % 16] >> (j < 16 ? 0 : 4)) & 15) - 8;
+          int wv;
+          if (type == T::kQ8_0) {
+            wv = static_cast<int8_t>(wb[2 + j]);
+          } else if (type == T::kQ4_0) {
+            wv = ((wb[2 + j % 16] >> (j < 16 ? 0 : 4)) & 15) - 8;
+          } else {  // Q5_0: d, qh (bit j: element j's fifth bit), then the nibbles
+            const int high = (wb[2 + j / 8] >> (j % 8)) & 1;
+            wv = (((wb[6 + j % 16] >> (j < 16 ? 0 : 4)) & 15) | high << 4) - 16;
+          }
           want += int64_t{wv} * xv;
         }
       }

@@ -1,4 +1,4 @@
-// AVX-512 (BW/VL + VNNI) dot products of Q4_0 and Q8_0 weights against Q8_0 activations. Two
+// AVX-512 (BW/VL + VNNI) dot products of Q4_0, Q5_0 and Q8_0 weights against Q8_0 activations. Two
 // 32-element blocks per 512-bit vector; the block products are exact int32 sums (vpdpbusd), each
 // scaled by its two block scales and accumulated in float lanes, so only the float summation
 // order differs from vecdot_ref.cc. dispatch.cc prefers these over the AVX2 ones when Usable().
@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/impl.h"
@@ -44,21 +45,41 @@ struct Q8_0Levels512 {
     return two ? _mm512_inserti64x4(lo, avx2::Load32(b[1].qs), 1) : lo;
   }
 };
+// The nibbles 0..15 of two 32-element blocks (16 bytes each at q0 and q1; q1 nullptr: zeros) as
+// unsigned bytes in element order: block one's low then high nibbles, then block two's.
+HEARTH_AVX512 inline __m512i NibblePair(const uint8_t* q0, const uint8_t* q1) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q0));
+  const __m128i b =
+      q1 != nullptr ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(q1)) : _mm_setzero_si128();
+  const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);  // [a b]
+  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+  // [a b a>>4 b>>4] → [a a>>4 b b>>4]: low then high nibbles per block, as in the format.
+  const __m512i order = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), both);
+  return _mm512_and_si512(order, _mm512_set1_epi8(0x0F));
+}
+
 struct Q4_0Levels512 {
   using Block = BlockQ4_0;
   // The nibbles 0..15 as unsigned bytes (the one-token packed kernel uses them directly).
   HEARTH_AVX512 static __m512i Nibbles(const Block* b, bool two) {
-    const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
-    const __m128i q1 =
-        two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)) : _mm_setzero_si128();
-    const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);  // [q0 q1]
-    const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
-    // [q0 q1 q0>>4 q1>>4] → [q0 q0>>4 q1 q1>>4]: low then high nibbles per block, as in the format.
-    const __m512i order = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 2, 3, 6, 7), both);
-    return _mm512_and_si512(order, _mm512_set1_epi8(0x0F));
+    return NibblePair(b[0].qs, two ? b[1].qs : nullptr);
   }
   HEARTH_AVX512 static __m512i Levels(const Block* b, bool two) {
     return _mm512_sub_epi8(Nibbles(b, two), _mm512_set1_epi8(8));
+  }
+};
+struct Q5_0Levels512 {
+  using Block = BlockQ5_0;
+  // nibble | fifth bit << 4, minus 16: −16..15. Bit j of qh is element j's fifth bit, so the two
+  // blocks' qh words side by side are a byte mask in element order; where a bit is set,
+  // nibble + 16 − 16 is the nibble, elsewhere the nibble − 16.
+  HEARTH_AVX512 static __m512i Levels(const Block* b, bool two) {
+    uint32_t h0, h1 = 0;
+    std::memcpy(&h0, b[0].qh, 4);
+    if (two) std::memcpy(&h1, b[1].qh, 4);
+    const __m512i nibbles = NibblePair(b[0].qs, two ? b[1].qs : nullptr);
+    const __mmask64 low = ~(uint64_t{h0} | uint64_t{h1} << 32);
+    return _mm512_mask_sub_epi8(nibbles, low, nibbles, _mm512_set1_epi8(16));
   }
 };
 
@@ -292,15 +313,18 @@ HEARTH_AVX512 void DotPacked(const void* rows, int64_t row_bytes, int64_t n_rows
 
 }  // namespace
 
+// Q5_0 has no one-token layout of its own: it takes the biased one for any number of tokens.
+bool HasPacked(gguf::TensorType t) { return t == T::kQ8_0 || t == T::kQ4_0 || t == T::kQ5_0; }
+
 int64_t PackedActBytes(gguf::TensorType t, bool one_token, int64_t n) {
   const int64_t pairs = (n / kQK + 1) / 2;
   if (t == T::kQ4_0 && one_token) return pairs * PairBytes<true>();
-  return t == T::kQ8_0 || t == T::kQ4_0 ? pairs * PairBytes<false>() : 0;
+  return HasPacked(t) ? pairs * PairBytes<false>() : 0;
 }
 
 PackActivationsFn PackActivations(gguf::TensorType t, bool one_token) {
   if (t == T::kQ4_0 && one_token) return PackAct<true>;
-  return t == T::kQ8_0 || t == T::kQ4_0 ? PackAct<false> : nullptr;
+  return HasPacked(t) ? PackAct<false> : nullptr;
 }
 
 PackedDotFn PackedDot(gguf::TensorType t, bool one_token) {
@@ -308,6 +332,7 @@ PackedDotFn PackedDot(gguf::TensorType t, bool one_token) {
     case T::kQ8_0: return DotPacked<Q8_0Levels512, false>;
     case T::kQ4_0:
       return one_token ? DotPacked<Q4_0Levels512, true> : DotPacked<Q4_0Levels512, false>;
+    case T::kQ5_0: return DotPacked<Q5_0Levels512, false>;
     default: return nullptr;
   }
 }
@@ -326,6 +351,7 @@ VecDotFn VecDot(gguf::TensorType t) {
   switch (t) {
     case T::kQ8_0: return DotQ8_0Act<Q8_0Levels512>;
     case T::kQ4_0: return DotQ8_0Act<Q4_0Levels512>;
+    case T::kQ5_0: return DotQ8_0Act<Q5_0Levels512>;
     default: return nullptr;
   }
 }
@@ -334,6 +360,7 @@ VecDot4Fn VecDot4(gguf::TensorType t) {
   switch (t) {
     case T::kQ8_0: return DotQ8_0Act4<Q8_0Levels512>;
     case T::kQ4_0: return DotQ8_0Act4<Q4_0Levels512>;
+    case T::kQ5_0: return DotQ8_0Act4<Q5_0Levels512>;
     default: return nullptr;
   }
 }
