@@ -85,14 +85,16 @@ namespace avx512 {
 // True when this build has the AVX-512 kernels and the running CPU has AVX2 (avx2::Usable()) and
 // AVX-512 F, BW, VL and VNNI.
 bool Usable();
-// AVX-512 + VNNI dot product for t (Q4_0, Q5_0 and Q8_0 weights), or nullptr (use the AVX2 one).
+// AVX-512 + VNNI dot product for t (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K weights), or nullptr (use the
+// AVX2 one).
 VecDotFn VecDot(gguf::TensorType t);
 // Four-token version matching avx512::VecDot(t) bit for bit, or nullptr where there is none.
 VecDot4Fn VecDot4(gguf::TensorType t);
-// The many-token kernel for t (Q4_0, Q5_0, Q8_0) over activations packed by PackActivations(t, …), or
-// nullptr. `one_token`: the variant for one activation row (decode), where it differs (Q4_0).
-// Bytes of one packed row of n elements: PackedActBytes(t, one_token, n) (per pair of blocks: 128,
-// or 192 for Q4_0's one-token layout; 0 for other types).
+// The many-token kernel for t (the same types) over activations packed by PackActivations(t, …),
+// or nullptr. `one_token`: the variant for one activation row (decode), where it differs (Q4_0).
+// Bytes of one packed row of n elements: PackedActBytes(t, one_token, n) (per pair of 32-element
+// blocks: 128, or 192 for Q4_0's one-token layout; per 256-element super-block of the K types:
+// 320; 0 for other types).
 PackedDotFn PackedDot(gguf::TensorType t, bool one_token);
 PackActivationsFn PackActivations(gguf::TensorType t, bool one_token);
 int64_t PackedActBytes(gguf::TensorType t, bool one_token, int64_t n);

@@ -10,8 +10,12 @@
 //    rounding tie can land on either side, moving log-probabilities by 0.03-0.13 on these tiny
 //    random models (measured first step 0-0.13), compounding over the sequence (measured <= 0.56).
 //  - BF16 weights count as quantized: their activations are rounded to BF16 (8-bit mantissa).
-//  - Greedy ids: all 32 must agree, except after a step where the reference's own top two are
-//    within a near tie.
+//  - Greedy ids: all 32 must agree, except at a step where the reference's own top two are
+//    within a near tie: closer than 0.3, or than twice this step's measured |Δ logprob| (each of
+//    the two may move by that much, in opposite directions). Seen: g4-12b q4_k parting at step 31
+//    of 32 with a top-2 gap of 0.32 and |Δ| 0.32 there, after the AVX-512 Q4_K/Q6_K kernels
+//    changed the float summation order.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -112,13 +116,16 @@ TEST_P(ReferenceTest, EngineMatchesReference) {
       d = std::max(d, std::fabs(mine[id] - want));
     }
     worst = std::max(worst, d);
-    if (i == 0) EXPECT_LE(d, first_tol) << "first step";
+    if (i == 0) {
+      EXPECT_LE(d, first_tol) << "first step";
+    }
     EXPECT_LE(d, any_tol) << "step " << i;
     if (o["id"] != r["id"]) {
       const double gap = r["top_logprobs"][0]["logprob"].get<double>() -
                          r["top_logprobs"][1]["logprob"].get<double>();
-      EXPECT_TRUE(!float_type && gap < kQuantNearTie)
-          << "greedy ids part at step " << i << " (reference top-2 gap " << gap << ")";
+      EXPECT_TRUE(!float_type && gap < std::max(kQuantNearTie, 2 * d))
+          << "greedy ids part at step " << i << " (reference top-2 gap " << gap
+          << ", |dlogprob| here " << d << ")";
       break;
     }
     ++agreed;

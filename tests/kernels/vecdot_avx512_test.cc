@@ -1,6 +1,6 @@
-// The AVX-512 VNNI dot products (Q4_0, Q5_0 and Q8_0 weights against Q8_0 activations): against the
-// scalar reference over sizes (even and odd block counts: the kernels take blocks in pairs) and
-// misalignments, exactly on integer-valued data, four-token and the many-token packed kernel
+// The AVX-512 VNNI dot products (Q4_0, Q5_0 and Q8_0 weights against Q8_0 activations; Q4_K and
+// Q6_K against Q8_K): against the scalar reference over sizes (even and odd block counts: the
+// 32-element kernels take blocks in pairs) and misalignments, exactly on integer-valued data, four-token and the many-token packed kernel
 // against single-token bit for bit, and the dispatch choice. Skipped where the CPU lacks AVX-512 F/BW/VL/VNNI.
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/blocks.h"
 #include "kernels/impl.h"
 #include "kernels/quant.h"
 #include "test_util.h"
@@ -28,18 +29,20 @@ using testing::Quantize;
 // As in vecdot_test.cc: the same integer block products summed in another order in F32 lanes.
 constexpr double kSimdVsRefTol = 5e-7;  // relative to Σ|w_i·x_i|
 
-const T kTypes[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0};
+const T kTypes[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0, T::kQ4_K, T::kQ6_K};
+const T kBlock32Types[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0};
 
 bool Available() { return avx512::Usable(); }
 
-TEST(VecDotAvx512Test, CoversQ4_0Q5_0AndQ8_0Only) {
+TEST(VecDotAvx512Test, CoversItsTypesOnly) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
   for (T type : kTypes) {
     EXPECT_NE(avx512::VecDot(type), nullptr) << Name(type);
     EXPECT_NE(avx512::VecDot4(type), nullptr) << Name(type);
   }
   EXPECT_EQ(avx512::VecDot(T::kQ4_1), nullptr);
-  EXPECT_EQ(avx512::VecDot4(T::kQ4_K), nullptr);
+  EXPECT_EQ(avx512::VecDot4(T::kQ5_K), nullptr);
+  EXPECT_EQ(avx512::VecDot(T::kQ2_K), nullptr);
 }
 
 TEST(VecDotAvx512Test, MatchesReferenceOverSizesAndMisalignment) {
@@ -48,7 +51,7 @@ TEST(VecDotAvx512Test, MatchesReferenceOverSizesAndMisalignment) {
     const VecDotFn simd = avx512::VecDot(type);
     const VecDotFn reference = ref::VecDot(type);
     for (int64_t blocks : {1, 2, 3, 4, 7, 8, 33, 64}) {
-      const int64_t n = 32 * blocks;
+      const int64_t n = BlockElems(type) * blocks;
       const auto w = Gaussian(n, static_cast<uint32_t>(n));
       const auto x = Gaussian(n, static_cast<uint32_t>(n) + 1);
       const auto wq = Quantize(type, w);
@@ -82,7 +85,7 @@ TEST(VecDotAvx512Test, ExactOnIntegerData) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
   constexpr uint16_t kOne = 0x3C00;  // F16 1.0
   std::mt19937 rng(7);
-  for (T type : kTypes) {
+  for (T type : kBlock32Types) {
     for (int64_t blocks : {1, 2, 5, 16}) {  // 16·32·128·127 < 2^24
       const int64_t n = 32 * blocks;
       std::vector<uint8_t> wq(RowBytes(type, n)), act(RowBytes(T::kQ8_0, n));
@@ -119,13 +122,60 @@ TEST(VecDotAvx512Test, ExactOnIntegerData) {
   }
 }
 
+// The K types on raw blocks with F16 scales 1.0 (and Q4_K's dmin 1.0), every level, scale and
+// min byte random, and activation bytes in −7..7 with matching bsums: every weight is an integer
+// (Dequantize gives it exactly), each product and partial sum is an integer below 2^24, so the
+// result must equal the integer dot exactly. Catches any misplaced level, scale or min.
+TEST(VecDotAvx512Test, KTypesExactOnIntegerData) {
+  if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
+  constexpr uint16_t kOne = 0x3C00;  // F16 1.0
+  std::mt19937 rng(11);
+  for (T type : {T::kQ4_K, T::kQ6_K}) {
+    for (int64_t supers : {1, 2}) {  // |w| ≤ 63·15 + 63 (Q4_K) or 127·32 (Q6_K); 512·4064·7 < 2^24
+      const int64_t n = 256 * supers;
+      std::vector<uint8_t> wq(RowBytes(type, n));
+      for (auto& b : wq) b = static_cast<uint8_t>(rng());
+      for (int64_t i = 0; i < supers; ++i) {
+        uint8_t* wb = wq.data() + i * BlockBytes(type);
+        if (type == T::kQ4_K) {
+          std::memcpy(wb, &kOne, 2);
+          std::memcpy(wb + 2, &kOne, 2);
+        } else {
+          std::memcpy(wb + 208, &kOne, 2);
+        }
+      }
+      const std::vector<float> w = Dequantize(type, wq.data(), n);
+      std::vector<BlockQ8_K> act(supers);
+      int64_t want = 0;
+      for (int64_t i = 0; i < supers; ++i) {
+        act[i].d = 1.f;
+        for (int j = 0; j < 256; ++j) {
+          act[i].qs[j] = static_cast<int8_t>(static_cast<int>(rng() % 15) - 7);
+          want += static_cast<int64_t>(w[i * 256 + j]) * act[i].qs[j];
+        }
+        for (int s = 0; s < 16; ++s) {
+          int sum = 0;
+          for (int j = 0; j < 16; ++j) sum += act[i].qs[16 * s + j];
+          act[i].bsums[s] = static_cast<int16_t>(sum);
+        }
+      }
+      for (float v : w) ASSERT_EQ(v, static_cast<float>(static_cast<int64_t>(v))) << Name(type);
+      EXPECT_EQ(avx512::VecDot(type)(wq.data(), act.data(), n), static_cast<float>(want))
+          << Name(type) << " supers=" << supers;
+      float out[4];
+      avx512::VecDot4(type)(wq.data(), act.data(), 0, n, out);
+      for (float v : out) EXPECT_EQ(v, static_cast<float>(want)) << Name(type);
+    }
+  }
+}
+
 TEST(VecDotAvx512Test, FourTokenIsBitIdenticalToSingleToken) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
   for (T type : kTypes) {
     const VecDot4Fn four = avx512::VecDot4(type);
     const VecDotFn one = avx512::VecDot(type);
     for (int64_t blocks : {1, 3, 4, 17}) {
-      const int64_t n = 32 * blocks;
+      const int64_t n = BlockElems(type) * blocks;
       const auto wq = Quantize(type, Gaussian(n, 3));
       const int64_t act_bytes = RowBytes(VecDotType(type), n);
       for (int64_t stride : {act_bytes, act_bytes + 5}) {  // packed and padded rows
@@ -147,7 +197,7 @@ TEST(VecDotAvx512Test, FourTokenIsBitIdenticalToSingleToken) {
 
 TEST(VecDotAvx512Test, PackedKernelIsBitIdenticalToSingleToken) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
-  EXPECT_EQ(avx512::PackedDot(T::kQ4_K, false), nullptr);
+  EXPECT_EQ(avx512::PackedDot(T::kQ5_K, false), nullptr);
   EXPECT_EQ(avx512::PackActivations(T::kQ4_1, true), nullptr);
   for (T type : kTypes) {
     // Both variants (the one-token layout is meant for one token but computes any number).
@@ -158,10 +208,12 @@ TEST(VecDotAvx512Test, PackedKernelIsBitIdenticalToSingleToken) {
       ASSERT_NE(pack, nullptr) << Name(type);
       const VecDotFn one = avx512::VecDot(type);
       for (int64_t blocks : {1, 2, 3, 17}) {
-        const int64_t n = 32 * blocks;
+        const int64_t n = BlockElems(type) * blocks;
         const int64_t packed_bytes = avx512::PackedActBytes(type, one_token, n);
-        EXPECT_EQ(packed_bytes, (blocks + 1) / 2 * (type == T::kQ4_0 && one_token ? 192 : 128))
-            << "blocks=" << blocks;
+        const bool k_type = BlockElems(type) == 256;
+        EXPECT_EQ(packed_bytes, k_type ? blocks * 320
+                                       : (blocks + 1) / 2 * (type == T::kQ4_0 && one_token ? 192 : 128))
+            << Name(type) << " blocks=" << blocks;
         const int64_t max_rows = 5, max_tok = 21;
         // Rows with a padded stride at an odd address; packed rows likewise.
         const int64_t row_bytes = RowBytes(type, n) + 3;
@@ -216,7 +268,7 @@ TEST(VecDotAvx512Test, DispatchPrefersAvx512WhereAvailable) {
       EXPECT_EQ(BestPackedPath(type, 1).dot, nullptr) << Name(type);
     }
   }
-  EXPECT_EQ(BestPackedPath(T::kQ4_K, 16).dot, nullptr);  // no packed kernel: MatMul's 4-token path
+  EXPECT_EQ(BestPackedPath(T::kQ5_K, 16).dot, nullptr);  // no packed kernel: MatMul's 4-token path
 }
 
 }  // namespace
