@@ -74,8 +74,8 @@ BENCHMARK_CAPTURE(BM_MatMul, Q6_K, T::kQ6_K)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, F16, T::kF16)->Apply(MatMulArgs);
 
 // The inner kernels of a prefill MatMul on one thread, with everything in cache: 16 weight rows of
-// `cols` against 64 tokens, by the packed many-token kernel (Q4_0 / Q8_0 with AVX-512 VNNI) and by
-// the four-token kernel the other types use. GFLOP/s counts 2 per weight-activation product.
+// `cols` against 64 tokens, by the packed many-token kernel (here Q4_0 / Q8_0, with AVX-512 VNNI)
+// and by the four-token kernel the types without a packed one use. GFLOP/s counts 2 per weight-activation product.
 void BM_Tile(benchmark::State& state, T type, bool packed) {
   const int64_t rows = 16, cols = state.range(0), n_tok = 64;
   const auto bytes = MakeWeights(type, rows, cols);
