@@ -4,13 +4,6 @@
 // and accumulated in float lanes, so only the float summation order differs from vecdot_ref.cc.
 // dispatch.cc prefers these over the AVX2 ones when Usable(). MatMul uses the packed many-token
 // tiles further down (bit-identical to these dot products).
-// GCC 12 reports the deliberately undefined pass-through operands of its own AVX-512 intrinsics
-// (_mm512_undefined_*) as uninitialized once they are inlined (GCC bug 105593); nothing here reads
-// an uninitialized value.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 #include <cstring>
 #include <type_traits>
@@ -21,9 +14,7 @@
 
 #include "kernels/blocks.h"
 #include "kernels/x86/avx2-inl.h"
-
-#define HEARTH_AVX512 \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "kernels/x86/avx512-inl.h"
 
 namespace hearth::kernels::avx512 {
 namespace {
@@ -319,18 +310,6 @@ HEARTH_AVX512 void DotPacked(const void* rows, int64_t row_bytes, int64_t n_rows
 }
 
 }  // namespace
-
-// Q4_K and Q6_K against Q8_K (avx512_k.cc).
-VecDotFn VecDotK(gguf::TensorType t);
-VecDot4Fn VecDot4K(gguf::TensorType t);
-PackedDotFn PackedDotK(gguf::TensorType t);
-PackActivationsFn PackActivationsK(gguf::TensorType t);
-int64_t PackedActBytesK(gguf::TensorType t, int64_t n);
-// F16 and BF16 rows (avx512_float.cc).
-VecDotFn VecDotFloat(gguf::TensorType t);
-PackedDotFn PackedDotFloat(gguf::TensorType t);
-PackActivationsFn PackActivationsFloat(gguf::TensorType t);
-int64_t PackedActBytesFloat(gguf::TensorType t, int64_t n);
 
 // Q5_0 has no one-token layout of its own: it takes the biased one for any number of tokens.
 bool HasPacked(gguf::TensorType t) { return t == T::kQ8_0 || t == T::kQ4_0 || t == T::kQ5_0; }

@@ -8,10 +8,6 @@
 // than once per weight row); VecDot reads them in place. Both run the same steps in the same
 // order, so the tile is bit-identical to VecDot. Prefill on these rows is bound by the
 // multiply-adds, which the tile keeps 2 rows × 4 tokens × 2 accumulators deep.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 #include <cstring>
 
@@ -19,10 +15,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-#include <immintrin.h>
-
-#define HEARTH_AVX512 \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "kernels/x86/avx512-inl.h"
 
 namespace hearth::kernels::avx512 {
 namespace {
@@ -165,7 +158,6 @@ HEARTH_AVX512 void PackWide(const void* act, int64_t n, void* packed) {
 
 }  // namespace
 
-// The float-row halves of avx512.cc's tables (nullptr for other types).
 VecDotFn VecDotFloat(gguf::TensorType t) {
   switch (t) {
     case T::kF16: return Dot<F16Wide>;

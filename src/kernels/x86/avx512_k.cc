@@ -12,10 +12,6 @@
 // The tile reads the activations packed per super-block into 320 bytes (qs 256, bsums 32, d 4,
 // zeros 28), so every 64-byte load is aligned; VecDot and VecDot4 read the Q8_K blocks in place.
 // Both run the same super-block step in the same order, so the tile is bit-identical to VecDot.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 #include <cstddef>
 #include <cstring>
@@ -26,9 +22,7 @@
 
 #include "kernels/blocks.h"
 #include "kernels/x86/avx2-inl.h"
-
-#define HEARTH_AVX512 \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "kernels/x86/avx512-inl.h"
 
 namespace hearth::kernels::avx512 {
 namespace {
@@ -299,7 +293,6 @@ HEARTH_AVX512 void PackQ8_K(const void* act, int64_t n, void* packed) {
 
 }  // namespace
 
-// The K-type halves of avx512.cc's tables (nullptr for other types).
 VecDotFn VecDotK(gguf::TensorType t) {
   switch (t) {
     case T::kQ4_K: return Dot<Q4K>;
