@@ -237,6 +237,20 @@ def filter_bank(n_out, frame, rate=16000, lo=100.0, hi=7600.0):
     return (rows / rows.norm(dim=1, keepdim=True)).float()
 
 
+def set_mix(spec):
+    """Replaces MIX from "image=0.3,audio=0.4,...": every kind named once, shares summing to 1."""
+    global MIX
+    shares = {}
+    for part in spec.split(","):
+        k, _, w = part.partition("=")
+        if k not in dict(MIX) or k in shares or not w:
+            sys.exit(f"--mix: '{part}' is not KIND=SHARE with KIND one of {', '.join(dict(MIX))}, each once")
+        shares[k] = float(w)
+    if set(shares) != set(dict(MIX)) or abs(sum(shares.values()) - 1) > 1e-6 or min(shares.values()) < 0:
+        sys.exit(f"--mix: give every kind ({', '.join(dict(MIX))}) a share >= 0, summing to 1")
+    MIX = [(k, shares[k]) for k, _ in MIX]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
@@ -252,9 +266,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the shipped model: cuda)")
     ap.add_argument("--workers", type=int, default=1, help="processes building examples")
+    ap.add_argument("--mix", metavar="KIND=SHARE,...",
+                    help="shares of image, audio, text and both examples (default: %s)"
+                    % ",".join(f"{k}={w}" for k, w in MIX))
     ap.add_argument("--minutes", type=float, default=0,
                     help="train for this long instead: after 60 steps --steps is set from the measured rate")
     a = ap.parse_args()
+    if a.mix:
+        set_mix(a.mix)
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -345,7 +364,8 @@ def main():
     with open(os.path.join(a.out, "train_log.json"), "w") as f:
         json.dump({"steps": step, "minutes": (time.time() - t0) / 60, "seed": a.seed, "batch": a.batch,
                    "threads": a.threads, "device": a.device, "workers": a.workers,
-                   "lr": a.lr, "warmup": a.warmup, "init": a.init, "config": cfg.__dict__}, f, indent=1)
+                   "lr": a.lr, "warmup": a.warmup, "init": a.init, "mix": dict(MIX), "config": cfg.__dict__},
+                  f, indent=1)
 
 
 if __name__ == "__main__":
