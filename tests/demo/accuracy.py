@@ -22,10 +22,8 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 EXAMPLES = os.path.join(ROOT, "tools", "demo-model", "examples")
-# Per task, a little below what PyTorch scores on the same questions (tools/demo-model/README.md),
-# shared with tests/node/server_demo.test.mjs: the model is small and undertrained, so these guard
-# against regressions more than they certify understanding. The picture + clip questions
-# (PyTorch: 1 of 40) have no threshold; they still count for the agreement with PyTorch.
+# Per task, 5 points below what PyTorch scores on the same questions (tools/demo-model/README.md),
+# shared with tests/node/server_demo.test.mjs.
 with open(os.path.join(ROOT, "tests", "data", "demo", "thresholds.json")) as _f:
     THRESHOLDS = json.load(_f)
 
@@ -47,7 +45,7 @@ def ask(args, item):
 def first_run(args, torch_answer):
     """The shipped examples (tools/demo-model/examples/examples.jsonl), asked as scripts/demo.sh
     (the README's first command) asks them: with no -m, so hearth must find the demo model and its
-    projector by itself. The answers must be PyTorch's; whether they are right is reported."""
+    projector by itself. The answers must be PyTorch's, and right."""
     failed = []
     with open(os.path.join(EXAMPLES, "examples.jsonl")) as f:
         examples = [json.loads(line) for line in f]
@@ -61,7 +59,7 @@ def first_run(args, torch_answer):
                            capture_output=True, text=True, timeout=120)
         got = json.loads(r.stdout.strip().splitlines()[-1])["text"].strip() if r.returncode == 0 else None
         want_torch = torch_answer[ex["id"]]
-        ok = got == want_torch and "using the demo model" in r.stderr
+        ok = got == want_torch == ex["answer"] and "using the demo model" in r.stderr
         verdict = "right" if got == ex["answer"] else f"wrong, the example's answer is {ex['answer']!r}"
         print(f"first run: {ex['question']!r} {ex.get('image') or ''} {ex.get('audio') or ''} -> {got!r} ({verdict})")
         if not ok:
