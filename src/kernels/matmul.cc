@@ -1,8 +1,8 @@
 // Matrix products over weights in place (see matmul.h). Cost: one pass over the weight rows
 // [row_begin, row_end) from memory, each block of rows dotted with all n_tok activation rows while
 // it is hot in cache; activations are converted once per call into the Workspace. Where the CPU
-// has a packed many-token kernel for the weight type (AVX-512 VNNI: Q4_0, Q5_0, Q8_0, Q4_K, Q6_K),
-// the activations are also packed into its layout and the kernel computes tiles of
+// has a packed many-token kernel for the weight type (AVX-512 VNNI: Q4_0, Q5_0, Q8_0, Q4_K, Q6_K,
+// F16, BF16), the activations are also packed into its layout and the kernel computes tiles of
 // rows × tokens (MatMulPacked); otherwise four tokens at a time share each weight row's unpacking
 // (VecDot4Fn).
 #include "kernels/matmul.h"

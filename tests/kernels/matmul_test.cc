@@ -65,15 +65,15 @@ TEST(MatMulTest, EqualsPerRowVecDot) {
   }
 }
 
-// Many tokens: the packed many-token path (Q4_0 / Q5_0 / Q8_0 / Q4_K / Q6_K where the CPU has
-// AVX-512 VNNI) takes tokens 8 (K types: 4) at a time with 4/2/1 tails and splits them into
-// blocks that fit the cache (16 tokens per block at 8192 columns), so counts around 8, 16 and
-// past one block; odd block counts (544
-// columns) take the kernels' half-pair tail. Q5_K takes the 4-token path here.
+// Many tokens: the packed many-token path (Q4_0 / Q5_0 / Q8_0 / Q4_K / Q6_K / F16 / BF16 where
+// the CPU has AVX-512 VNNI) takes tokens 8 (K types and float rows: 4) at a time with 4/2/1
+// tails and splits them into blocks that fit the cache (16 tokens per block at 8192 columns), so
+// counts around 8, 16 and past one block; odd block counts (544 columns) take the kernels'
+// half-pair tail. Q5_K takes the 4-token path here.
 TEST(MatMulTest, ManyTokensEqualPerRowVecDot) {
   ThreadPool pool(2);
   Workspace ws;
-  for (T type : {T::kQ4_0, T::kQ5_0, T::kQ8_0, T::kQ4_K, T::kQ6_K, T::kQ5_K}) {
+  for (T type : {T::kQ4_0, T::kQ5_0, T::kQ8_0, T::kQ4_K, T::kQ6_K, T::kF16, T::kBF16, T::kQ5_K}) {
     for (int64_t cols : {544, 8192}) {
       if (cols % BlockElems(type) != 0) continue;  // Q4_K: 256-element blocks
       const int64_t rows = 37;

@@ -1,7 +1,9 @@
 // The AVX-512 VNNI dot products (Q4_0, Q5_0 and Q8_0 weights against Q8_0 activations; Q4_K and
-// Q6_K against Q8_K): against the scalar reference over sizes (even and odd block counts: the
-// 32-element kernels take blocks in pairs) and misalignments, exactly on integer-valued data, four-token and the many-token packed kernel
-// against single-token bit for bit, and the dispatch choice. Skipped where the CPU lacks AVX-512 F/BW/VL/VNNI.
+// Q6_K against Q8_K; F16 and BF16 rows): against the scalar reference over sizes (even and odd
+// block counts: the 32-element kernels take blocks in pairs; float rows around the 16-element
+// steps) and misalignments, exactly on integer-valued data, four-token and the many-token packed
+// kernel against single-token bit for bit, and the dispatch choice. Skipped where the CPU lacks
+// AVX-512 F/BW/VL/VNNI.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -28,18 +30,33 @@ using testing::Quantize;
 
 // As in vecdot_test.cc: the same integer block products summed in another order in F32 lanes.
 constexpr double kSimdVsRefTol = 5e-7;  // relative to Σ|w_i·x_i|
+// The float rows: every product rounded, then summed in another order (up to ~40 additions per
+// lane here).
+constexpr double kFloatSimdVsRefTol = 4e-6;
 
-const T kTypes[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0, T::kQ4_K, T::kQ6_K};
+const T kTypes[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0, T::kQ4_K, T::kQ6_K, T::kF16, T::kBF16};
+const T kBlockTypes[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0, T::kQ4_K, T::kQ6_K};  // with VecDot4
 const T kBlock32Types[] = {T::kQ4_0, T::kQ5_0, T::kQ8_0};
+
+bool FloatType(T type) { return type == T::kF16 || type == T::kBF16; }
+
+// Row lengths to test: `blocks` whole blocks of the block types; for the float rows, lengths
+// around the kernels' 16- and 32-element steps (the masked last step) and a long row.
+std::vector<int64_t> Sizes(T type, std::initializer_list<int64_t> blocks) {
+  if (FloatType(type)) return {1, 7, 15, 16, 17, 31, 32, 33, 47, 100, 1157};
+  std::vector<int64_t> n;
+  for (int64_t b : blocks) n.push_back(BlockElems(type) * b);
+  return n;
+}
 
 bool Available() { return avx512::Usable(); }
 
 TEST(VecDotAvx512Test, CoversItsTypesOnly) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
-  for (T type : kTypes) {
-    EXPECT_NE(avx512::VecDot(type), nullptr) << Name(type);
-    EXPECT_NE(avx512::VecDot4(type), nullptr) << Name(type);
-  }
+  for (T type : kTypes) EXPECT_NE(avx512::VecDot(type), nullptr) << Name(type);
+  for (T type : kBlockTypes) EXPECT_NE(avx512::VecDot4(type), nullptr) << Name(type);
+  EXPECT_EQ(avx512::VecDot4(T::kF16), nullptr);  // MatMul takes the packed tile instead
+  EXPECT_EQ(avx512::VecDot(T::kF32), nullptr);
   EXPECT_EQ(avx512::VecDot(T::kQ4_1), nullptr);
   EXPECT_EQ(avx512::VecDot4(T::kQ5_K), nullptr);
   EXPECT_EQ(avx512::VecDot(T::kQ2_K), nullptr);
@@ -50,8 +67,7 @@ TEST(VecDotAvx512Test, MatchesReferenceOverSizesAndMisalignment) {
   for (T type : kTypes) {
     const VecDotFn simd = avx512::VecDot(type);
     const VecDotFn reference = ref::VecDot(type);
-    for (int64_t blocks : {1, 2, 3, 4, 7, 8, 33, 64}) {
-      const int64_t n = BlockElems(type) * blocks;
+    for (int64_t n : Sizes(type, {1, 2, 3, 4, 7, 8, 33, 64})) {
       const auto w = Gaussian(n, static_cast<uint32_t>(n));
       const auto x = Gaussian(n, static_cast<uint32_t>(n) + 1);
       const auto wq = Quantize(type, w);
@@ -63,7 +79,7 @@ TEST(VecDotAvx512Test, MatchesReferenceOverSizesAndMisalignment) {
         for (int mx : {0, 3, 5}) {
           testing::OffsetBuffer wb(wq, mw), xb(act, mx);
           const float got = simd(wb.data(), xb.data(), n);
-          ASSERT_NEAR(got, want, kSimdVsRefTol * scale)
+          ASSERT_NEAR(got, want, (FloatType(type) ? kFloatSimdVsRefTol : kSimdVsRefTol) * scale)
               << Name(type) << " n=" << n << " misalign " << mw << "/" << mx;
         }
       }
@@ -171,7 +187,7 @@ TEST(VecDotAvx512Test, KTypesExactOnIntegerData) {
 
 TEST(VecDotAvx512Test, FourTokenIsBitIdenticalToSingleToken) {
   if (!Available()) GTEST_SKIP() << "no AVX-512 F/BW/VL/VNNI on this CPU";
-  for (T type : kTypes) {
+  for (T type : kBlockTypes) {
     const VecDot4Fn four = avx512::VecDot4(type);
     const VecDotFn one = avx512::VecDot(type);
     for (int64_t blocks : {1, 3, 4, 17}) {
@@ -207,13 +223,13 @@ TEST(VecDotAvx512Test, PackedKernelIsBitIdenticalToSingleToken) {
       ASSERT_NE(packed_dot, nullptr) << Name(type);
       ASSERT_NE(pack, nullptr) << Name(type);
       const VecDotFn one = avx512::VecDot(type);
-      for (int64_t blocks : {1, 2, 3, 17}) {
-        const int64_t n = BlockElems(type) * blocks;
+      for (int64_t n : Sizes(type, {1, 2, 3, 17})) {
+        const int64_t blocks = n / BlockElems(type);
         const int64_t packed_bytes = avx512::PackedActBytes(type, one_token, n);
-        const bool k_type = BlockElems(type) == 256;
-        EXPECT_EQ(packed_bytes, k_type ? blocks * 320
-                                       : (blocks + 1) / 2 * (type == T::kQ4_0 && one_token ? 192 : 128))
-            << Name(type) << " blocks=" << blocks;
+        int64_t want_bytes = (blocks + 1) / 2 * (type == T::kQ4_0 && one_token ? 192 : 128);
+        if (BlockElems(type) == 256) want_bytes = blocks * 320;
+        if (FloatType(type)) want_bytes = (n + 15) / 16 * 64;
+        EXPECT_EQ(packed_bytes, want_bytes) << Name(type) << " n=" << n;
         const int64_t max_rows = 5, max_tok = 21;
         // Rows with a padded stride at an odd address; packed rows likewise.
         const int64_t row_bytes = RowBytes(type, n) + 3;
@@ -241,7 +257,7 @@ TEST(VecDotAvx512Test, PackedKernelIsBitIdenticalToSingleToken) {
                                                     acts[t].data(), n)
                                                : -7.f;  // outside the rows: untouched
                 ASSERT_EQ(y[t * y_stride + r], want) << Name(type) << " one_token=" << one_token
-                                                     << " blocks=" << blocks
+                                                     << " n=" << n
                                                      << " rows=" << n_rows << " n_tok=" << n_tok
                                                      << " row " << r << " token " << t;
               }

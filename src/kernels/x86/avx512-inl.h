@@ -32,6 +32,11 @@ VecDot4Fn VecDot4K(gguf::TensorType t);
 PackedDotFn PackedDotK(gguf::TensorType t);
 PackActivationsFn PackActivationsK(gguf::TensorType t);
 int64_t PackedActBytesK(gguf::TensorType t, int64_t n);
+// F16 and BF16 rows (avx512_float.cc).
+VecDotFn VecDotFloat(gguf::TensorType t);
+PackedDotFn PackedDotFloat(gguf::TensorType t);
+PackActivationsFn PackActivationsFloat(gguf::TensorType t);
+int64_t PackedActBytesFloat(gguf::TensorType t, int64_t n);
 
 }  // namespace hearth::kernels::avx512
 

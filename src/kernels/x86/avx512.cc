@@ -1,9 +1,9 @@
 // AVX-512 (BW/VL + VNNI) dot products of Q4_0, Q5_0 and Q8_0 weights against Q8_0 activations
-// (Q4_K and Q6_K: avx512_k.cc). Two 32-element blocks per 512-bit vector; the block products are
-// exact int32 sums (vpdpbusd), each scaled by its two block scales and accumulated in float lanes,
-// so only the float summation order differs from vecdot_ref.cc. dispatch.cc prefers these over
-// the AVX2 ones when Usable(). MatMul uses the packed many-token tiles further down
-// (bit-identical to these dot products).
+// (Q4_K and Q6_K: avx512_k.cc; F16 and BF16: avx512_float.cc). Two 32-element blocks per 512-bit
+// vector; the block products are exact int32 sums (vpdpbusd), each scaled by its two block scales
+// and accumulated in float lanes, so only the float summation order differs from vecdot_ref.cc.
+// dispatch.cc prefers these over the AVX2 ones when Usable(). MatMul uses the packed many-token
+// tiles further down (bit-identical to these dot products).
 
 #include <cstring>
 #include <type_traits>
@@ -317,12 +317,14 @@ bool HasPacked(gguf::TensorType t) { return t == T::kQ8_0 || t == T::kQ4_0 || t 
 int64_t PackedActBytes(gguf::TensorType t, bool one_token, int64_t n) {
   const int64_t pairs = (n / kQK + 1) / 2;
   if (t == T::kQ4_0 && one_token) return pairs * PairBytes<true>();
-  return HasPacked(t) ? pairs * PairBytes<false>() : PackedActBytesK(t, n);
+  if (HasPacked(t)) return pairs * PairBytes<false>();
+  return t == T::kF16 || t == T::kBF16 ? PackedActBytesFloat(t, n) : PackedActBytesK(t, n);
 }
 
 PackActivationsFn PackActivations(gguf::TensorType t, bool one_token) {
   if (t == T::kQ4_0 && one_token) return PackAct<true>;
-  return HasPacked(t) ? PackAct<false> : PackActivationsK(t);
+  if (HasPacked(t)) return PackAct<false>;
+  return t == T::kF16 || t == T::kBF16 ? PackActivationsFloat(t) : PackActivationsK(t);
 }
 
 PackedDotFn PackedDot(gguf::TensorType t, bool one_token) {
@@ -331,6 +333,8 @@ PackedDotFn PackedDot(gguf::TensorType t, bool one_token) {
     case T::kQ4_0:
       return one_token ? DotPacked<Q4_0Levels512, true> : DotPacked<Q4_0Levels512, false>;
     case T::kQ5_0: return DotPacked<Q5_0Levels512, false>;
+    case T::kF16:
+    case T::kBF16: return PackedDotFloat(t);
     default: return PackedDotK(t);
   }
 }
@@ -350,6 +354,8 @@ VecDotFn VecDot(gguf::TensorType t) {
     case T::kQ8_0: return DotQ8_0Act<Q8_0Levels512>;
     case T::kQ4_0: return DotQ8_0Act<Q4_0Levels512>;
     case T::kQ5_0: return DotQ8_0Act<Q5_0Levels512>;
+    case T::kF16:
+    case T::kBF16: return VecDotFloat(t);
     default: return VecDotK(t);
   }
 }
