@@ -27,6 +27,9 @@ void ModelOptions::Add(CLI::App& app) {
       ->check(CLI::IsMember({"f16", "q8_0"}));
   app.add_option("--max-memory", max_memory,
                  "memory budget for the model (e.g. 8G; default: the RAM available now)");
+  app.add_flag("--mmap", mmap,
+               "leave the weights in the file's memory mapping rather than copying them into "
+               "memory at load (starts sooner; decodes slower on some machines)");
   app.add_flag("--ignore-memory-check", ignore_memory_check,
                "start even when the memory plan says the model will not fit");
 }
@@ -101,7 +104,7 @@ Status UseDefaultModel(std::string* model_path, std::string* mmproj) {
 
 Result<engine::LoadedModel> LoadChecked(const ModelOptions& mo) {
   ASSIGN_OR_RETURN(model::KvType kv_type, mo.KvType());
-  ASSIGN_OR_RETURN(engine::LoadedModel lm, engine::LoadModel(mo.model_path));
+  ASSIGN_OR_RETURN(engine::LoadedModel lm, engine::LoadModel(mo.model_path, {.mmap = mo.mmap}));
   const model::Config& c = lm.model->config();
   const int64_t n_ctx = mo.n_ctx > 0 ? mo.n_ctx : c.n_ctx_train;
   if (n_ctx > c.n_ctx_train) {

@@ -29,6 +29,7 @@ struct ModelOptions {
   int64_t n_batch = 512;
   std::string kv_type = "f16";
   bool ignore_memory_check = false;
+  bool mmap = false;          // keep the weights in the file mapping (engine::LoadOptions::mmap)
   std::string max_memory;     // "" = what the system has available; e.g. "8G", "512M"
   void Add(CLI::App& app);
   Result<model::KvType> KvType() const;

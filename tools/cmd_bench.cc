@@ -23,7 +23,7 @@ struct BenchCmd {
 Status Bench(BenchCmd& o) {
   ASSIGN_OR_RETURN(model::KvType kv_type, o.model.KvType());
   ASSIGN_OR_RETURN(int64_t probe_bytes, ParseBytes(o.probe));
-  ASSIGN_OR_RETURN(engine::LoadedModel lm, engine::LoadModel(o.model.model_path));
+  ASSIGN_OR_RETURN(engine::LoadedModel lm, engine::LoadModel(o.model.model_path, {.mmap = o.model.mmap}));
   const int threads = o.model.threads > 0 ? o.model.threads : ThreadPool::DefaultThreads();
   ThreadPool pool(threads);
   engine::BenchOptions bo;
@@ -53,6 +53,7 @@ Status Bench(BenchCmd& o) {
         {"n_batch", o.model.n_batch},
         {"reps", o.reps},
         {"kv_type", o.model.kv_type},
+        {"mmap", o.model.mmap},
         {"pp_tokens_per_s", pp},
         {"pp_tokens_per_s_stddev", engine::StdDev(r.pp_tokens_per_s)},
         {"pp_tokens_per_s_runs", r.pp_tokens_per_s},
@@ -95,6 +96,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   sub->add_option("-r,--reps", o->reps, "repetitions (mean and spread are reported)");
   sub->add_option("--kv-type", o->model.kv_type, "KV cache type: f16 or q8_0");
   sub->add_option("--probe", o->probe, "bandwidth probe buffer size (e.g. 1G)");
+  sub->add_flag("--mmap", o->model.mmap,
+                "leave the weights in the file's memory mapping (as -m with run; default: copied into memory)");
   sub->add_flag("--json", o->json, "one JSON object");
   sub->callback([o, exit_code] {
     Status s = Bench(*o);

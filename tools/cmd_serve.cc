@@ -38,6 +38,7 @@ struct ServeOptions {
   std::string max_memory;
   bool ignore_memory_check = false;
   bool allow_remote_media = false;
+  bool mmap = false;
   std::string kv_type = "f16";
   int http_threads = 0;
   double shutdown_grace_s = 15;
@@ -69,6 +70,7 @@ Status Serve(ServeOptions& o) {
   mo.threads = o.threads;
   mo.ignore_memory_check = o.ignore_memory_check;
   mo.allow_remote_media = o.allow_remote_media;
+  mo.mmap = o.mmap;
   {
     ModelOptions kv;
     kv.kv_type = o.kv_type;
@@ -173,6 +175,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   s->add_option("--timeout", o->timeout_s, "seconds before a request is cancelled (0: none)");
   s->add_option("--max-memory", o->max_memory, "memory budget for loading models (e.g. 8G)");
   s->add_flag("--ignore-memory-check", o->ignore_memory_check, "load even when the check says no");
+  s->add_flag("--mmap", o->mmap,
+              "leave the weights in the file's memory mapping rather than copying them into memory "
+              "at load (starts sooner; decodes slower on some machines)");
   s->add_flag("--allow-remote-media", o->allow_remote_media,
               "fetch http(s) image/audio/video URLs in requests (default: refused)");
   s->add_option("--kv-type", o->kv_type, "KV cache type: f16 or q8_0");

@@ -27,7 +27,13 @@ Result<LoadedModel> LoadModel(const std::string& path, const LoadOptions& opt) {
   Result<std::unique_ptr<gguf::File>> file = gguf::File::Open(path);
   if (!file.ok()) return file.status();
   std::unique_ptr<gguf::File> f = std::move(file).value();
-  if (opt.progress && isatty(STDERR_FILENO)) f->Prefetch(DrawBar);
+  const bool bar = opt.progress && isatty(STDERR_FILENO);
+  if (opt.mmap) {
+    if (bar) f->Prefetch(DrawBar);
+  } else if (Status st = f->CopyIntoMemory(bar ? DrawBar : nullptr); !st.ok()) {
+    // Still a working model, as with mmap: say why it is not in memory and go on.
+    std::fprintf(stderr, "hearth: warning: %s\n", st.message().c_str());
+  }
   Result<tokenizer::Vocab> vocab = tokenizer::LoadVocab(*f);
   if (!vocab.ok()) return vocab.status().WithContext(path + ": loading the vocabulary");
   Result<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::Create(std::move(vocab).value());

@@ -19,6 +19,10 @@ struct LoadedModel {
 
 struct LoadOptions {
   bool progress = true;   // draw a progress bar on stderr when it is a terminal
+  // Leave the weights in the file's memory mapping (read on first use, shared with the page
+  // cache) instead of copying them into anonymous memory at load (gguf::File::CopyIntoMemory),
+  // which decodes faster but reads the whole file before the first token.
+  bool mmap = false;
 };
 
 // Opens the GGUF (all shards), reads config, binds weights, loads the vocabulary. Errors name the

@@ -50,7 +50,7 @@ MemoryPlan PlanMemory(const gguf::File& f, const model::Config& c, int64_t n_ctx
 std::string MemoryPlan::Explain() const {
   std::ostringstream os;
   os << "memory at a context of " << n_ctx << " tokens:\n"
-     << "  weights (mapped)  " << FormatBytes(weights) << "\n"
+     << "  weights           " << FormatBytes(weights) << "\n"
      << "  KV cache          " << FormatBytes(kv) << "\n"
      << "  compute buffers   " << FormatBytes(compute) << "\n"
      << "  total             " << FormatBytes(total()) << "\n"

@@ -161,7 +161,7 @@ Result<std::shared_ptr<EngineModel>> EngineModel::Load(const EngineModelOptions&
   m->allow_remote_media_ = o.allow_remote_media;
   const auto t0 = Clock::now();
   ASSIGN_OR_RETURN(m->info_, ReadModelInfo(o.path, o.name));
-  ASSIGN_OR_RETURN(m->lm_, engine::LoadModel(o.path, {.progress = false}));
+  ASSIGN_OR_RETURN(m->lm_, engine::LoadModel(o.path, {.progress = false, .mmap = o.mmap}));
   const tokenizer::Tokenizer& tok = *m->lm_.tokenizer;
   if (!tok.vocab().chat_template.empty()) {
     Result<chat::Family> fam = chat::DetectFamily(tok.vocab().chat_template);

@@ -32,6 +32,7 @@ struct EngineModelOptions {
   // Fetch http(s) URLs in media parts (--allow-remote-media). Off by default: the server then
   // makes no network request on a caller's behalf.
   bool allow_remote_media = false;
+  bool mmap = false;  // keep the weights in the file mapping (engine::LoadOptions::mmap)
 };
 
 class EngineModel : public LocalModel {

@@ -294,6 +294,7 @@ Result<std::shared_ptr<EngineModel>> ModelManager::LoadLocked(Entry& e,
   eo.mmproj_path = e.mmproj;
   eo.threads = opt_.threads;
   eo.allow_remote_media = opt_.allow_remote_media;
+  eo.mmap = opt_.mmap;
   eo.scheduler = {.parallel = opt_.parallel, .max_queue = opt_.max_queue, .n_ctx = n_ctx,
                   .n_batch = opt_.n_batch, .kv_type = opt_.kv_type};
   loading_ = true;

@@ -28,6 +28,7 @@ struct ModelManagerOptions {
   bool ignore_memory_check = false;
   bool load_default_now = true;    // load -m in the background at start (Ready() turns true then)
   bool allow_remote_media = false; // fetch http(s) media URLs in requests (off: refused)
+  bool mmap = false;               // keep weights in the file mapping (engine::LoadOptions::mmap)
 };
 
 Result<std::unique_ptr<ModelHost>> CreateModelManager(const ModelManagerOptions& options);

@@ -86,6 +86,63 @@ TEST(SplitTest, OpeningAnyShardOpensAll) {
   }
 }
 
+// CopyIntoMemory: the same bytes at the same addresses, now independent of the files (they are
+// truncated afterwards: through a file mapping, reading them would then raise SIGBUS).
+TEST(SplitTest, CopyIntoMemoryKeepsEveryPointerAndNoLongerReadsTheFiles) {
+  TempDir dir;
+  const std::string prefix = dir.File("model");
+  WriteShards(prefix, kThree);
+  {
+    // A fourth file, alone, larger than one 64 MiB copy chunk: 17M F32 values of a pattern.
+    Writer w;
+    w.SetString("general.architecture", "gemma3");
+    std::vector<uint8_t> bytes((17u << 20) * 4);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + i / 4093);
+    ASSERT_TRUE(w.AddTensor("big", TensorType::kF32, {int64_t{17} << 20}, bytes).ok());
+    ASSERT_TRUE(w.WriteFile(dir.File("big.gguf")).ok());
+  }
+  auto f = File::Open(prefix + "-00001-of-00003.gguf");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto big = File::Open(dir.File("big.gguf"));
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  for (File* file : {f->get(), big->get()}) {
+    std::vector<const uint8_t*> where;
+    std::vector<std::vector<uint8_t>> bytes;
+    for (const TensorInfo& t : file->tensors()) {
+      where.push_back(t.data);
+      bytes.emplace_back(t.data, t.data + t.nbytes);
+    }
+    std::vector<std::pair<uint64_t, uint64_t>> ticks;
+    ASSERT_TRUE(file->CopyIntoMemory([&](uint64_t done, uint64_t total) { ticks.push_back({done, total}); }).ok());
+    ASSERT_FALSE(ticks.empty());
+    EXPECT_EQ(ticks.back().first, file->total_bytes());
+    EXPECT_EQ(ticks.back().second, file->total_bytes());
+    if (file == big->get()) EXPECT_EQ(ticks.size(), 2u) << "two 64 MiB chunks";
+    const size_t n_ticks = ticks.size();
+    EXPECT_TRUE(file->CopyIntoMemory([&](uint64_t d, uint64_t t) { ticks.push_back({d, t}); }).ok());
+    EXPECT_EQ(ticks.size(), n_ticks) << "a second call has nothing to copy";
+    for (size_t i = 0; i < where.size(); ++i) {
+      const TensorInfo& t = file->tensors()[i];
+      EXPECT_EQ(t.data, where[i]) << t.name;
+      EXPECT_EQ(std::memcmp(t.data, bytes[i].data(), t.nbytes), 0) << t.name;
+    }
+  }
+  for (const std::string& name : {prefix + "-00001-of-00003.gguf", prefix + "-00002-of-00003.gguf",
+                                  prefix + "-00003-of-00003.gguf", dir.File("big.gguf")}) {
+    std::filesystem::resize_file(name, 0);
+  }
+  EXPECT_EQ(*(*f)->GetString("general.architecture"), "gemma3") << "metadata still readable";
+  for (size_t k = 0; k < (*f)->tensors().size(); ++k) {
+    float v = -1;
+    std::memcpy(&v, (*f)->tensors()[k].data + 28, 4);
+    EXPECT_EQ(v, static_cast<float>(k));
+  }
+  const TensorInfo& t = (*big)->tensors()[0];
+  for (size_t i = 0; i < t.nbytes; i += 4093) {
+    ASSERT_EQ(t.data[i], static_cast<uint8_t>(i * 7 + i / 4093)) << i;
+  }
+}
+
 TEST(SplitTest, MissingShardIsNotFoundNamingIt) {
   TempDir dir;
   const std::string prefix = dir.File("model");
