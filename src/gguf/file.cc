@@ -251,57 +251,80 @@ void File::Prefetch(const std::function<void(uint64_t, uint64_t)>& progress) con
   if (progress && total == 0) progress(0, 0);
 }
 
-Status File::CopyIntoMemory(const std::function<void(uint64_t, uint64_t)>& progress) {
+Status File::CopyIntoMemory(const std::function<void(uint64_t, uint64_t)>& progress,
+                            const std::function<bool(const TensorInfo&)>& keep_mapped) {
   constexpr uint64_t kChunk = 64ull << 20;  // a multiple of the page size
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  // Per shard, the byte ranges to copy: all of it but the whole pages inside kept tensors.
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> copy(shards_.size());
   uint64_t total = 0, done = 0;
-  for (const auto& s : shards_) {
-    if (s->mapped && !s->copied) total += s->size;
+  for (size_t si = 0; si < shards_.size(); ++si) {
+    const Shard& s = *shards_[si];
+    if (!s.mapped || s.copied) continue;
+    std::vector<std::pair<uint64_t, uint64_t>> keep;
+    for (const TensorInfo& t : tensors_) {
+      if (t.shard != static_cast<int>(si) || !keep_mapped || !keep_mapped(t)) continue;
+      const uint64_t b = (static_cast<uint64_t>(t.data - s.base) + page - 1) / page * page;
+      const uint64_t e = (static_cast<uint64_t>(t.data - s.base) + t.nbytes) / page * page;
+      if (b < e) keep.push_back({b, e});
+    }
+    std::sort(keep.begin(), keep.end());
+    uint64_t at = 0;
+    for (const auto& [b, e] : keep) {
+      if (b > at) copy[si].push_back({at, b});
+      at = std::max(at, e);
+    }
+    if (at < s.size) copy[si].push_back({at, s.size});
+    for (const auto& [b, e] : copy[si]) total += e - b;
   }
   if (total == 0) return Status::Ok();
-  for (const auto& s : shards_) {
-    if (!s->mapped || s->copied) continue;
-    const int fd = ::open(s->path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return InvalidArgumentError(s->path + ": cannot reopen: " + ErrnoText(errno));
-    auto* base = const_cast<uint8_t*>(s->base);
-    for (uint64_t off = 0; off < s->size; off += kChunk) {
-      const uint64_t len = std::min<uint64_t>(kChunk, s->size - off);
-      // Anonymous pages in place of this chunk of the mapping, as 2 MiB pages where the kernel
-      // allows them (one page fault per 2 MiB rather than per 4 KiB, and fewer TLB misses when
-      // decoding), then the file read straight into them.
-      std::string failed;
-      if (mmap(base + off, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-               -1, 0) == MAP_FAILED) {
-        failed = "no memory for it (" + ErrnoText(errno) + ")";
-      } else {
-        madvise(base + off, len, MADV_HUGEPAGE);  // advice only: without it, 4 KiB pages
-        for (uint64_t got = 0; got < len && failed.empty();) {
-          const ssize_t n = ::pread(fd, base + off + got, len - got, static_cast<off_t>(off + got));
-          if (n > 0) {
-            got += static_cast<uint64_t>(n);
-          } else if (n == 0) {
-            failed = "the file ended at byte " + std::to_string(off + got) + " (changed on disk?)";
-          } else if (errno != EINTR) {
-            failed = "cannot read it (" + ErrnoText(errno) + ")";
+  for (size_t si = 0; si < shards_.size(); ++si) {
+    Shard& s = *shards_[si];
+    if (!s.mapped || s.copied) continue;
+    const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return InvalidArgumentError(s.path + ": cannot reopen: " + ErrnoText(errno));
+    auto* base = const_cast<uint8_t*>(s.base);
+    for (const auto& [range_begin, range_end] : copy[si]) {
+      for (uint64_t off = range_begin; off < range_end; off += kChunk) {
+        const uint64_t len = std::min<uint64_t>(kChunk, range_end - off);
+        // Anonymous pages in place of this chunk of the mapping, as 2 MiB pages where the kernel
+        // allows them (one page fault per 2 MiB rather than per 4 KiB, and fewer TLB misses when
+        // decoding), then the file read straight into them.
+        std::string failed;
+        if (mmap(base + off, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                 -1, 0) == MAP_FAILED) {
+          failed = "no memory for it (" + ErrnoText(errno) + ")";
+        } else {
+          madvise(base + off, len, MADV_HUGEPAGE);  // advice only: without it, 4 KiB pages
+          for (uint64_t got = 0; got < len && failed.empty();) {
+            const ssize_t n = ::pread(fd, base + off + got, len - got, static_cast<off_t>(off + got));
+            if (n > 0) {
+              got += static_cast<uint64_t>(n);
+            } else if (n == 0) {
+              failed = "the file ended at byte " + std::to_string(off + got) + " (changed on disk?)";
+            } else if (errno != EINTR) {
+              failed = "cannot read it (" + ErrnoText(errno) + ")";
+            }
           }
         }
+        if (!failed.empty()) {
+          // Map this chunk of the file back: the shard is whole and valid again, as before.
+          void* back = mmap(base + off, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
+                            static_cast<off_t>(off));
+          CHECK(back != MAP_FAILED) << s.path << ": cannot map bytes " << off << ".." << off + len
+                                    << " back after a failed copy: " << ErrnoText(errno);
+          ::close(fd);
+          return ResourceExhaustedError(s.path + ": copying the weights into memory stopped at byte " +
+                                        std::to_string(off) + ": " + failed +
+                                        "; they stay mapped from the file");
+        }
+        mprotect(base + off, len, PROT_READ);  // read-only, as the mapping was
+        done += len;
+        if (progress) progress(done, total);
       }
-      if (!failed.empty()) {
-        // Map this chunk of the file back: the shard is whole and valid again, as before.
-        void* back = mmap(base + off, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
-                          static_cast<off_t>(off));
-        CHECK(back != MAP_FAILED) << s->path << ": cannot map bytes " << off << ".." << off + len
-                                  << " back after a failed copy: " << ErrnoText(errno);
-        ::close(fd);
-        return ResourceExhaustedError(s->path + ": copying the weights into memory stopped at byte " +
-                                      std::to_string(off) + ": " + failed +
-                                      "; they stay mapped from the file");
-      }
-      mprotect(base + off, len, PROT_READ);  // read-only, as the mapping was
-      done += len;
-      if (progress) progress(done, total);
     }
     ::close(fd);
-    s->copied = true;
+    s.copied = true;
   }
   return Status::Ok();
 }

@@ -129,7 +129,11 @@ class File {
   // up to 3x faster from anonymous memory than from the file mapping (docs/PERFORMANCE.md).
   // Shards made by FromMemory are left as they are. On failure (no memory for a chunk, a read
   // error) the shard keeps its file mapping, whole and valid, and the error says so.
-  Status CopyIntoMemory(const std::function<void(uint64_t, uint64_t)>& progress);
+  // Tensors for which keep_mapped(t) is true stay in the mapping (the whole pages inside them):
+  // tables read a row at a time, such as Gemma 4's per-layer token embeddings, whose pages are
+  // then read only as rows are used.
+  Status CopyIntoMemory(const std::function<void(uint64_t, uint64_t)>& progress,
+                        const std::function<bool(const TensorInfo&)>& keep_mapped = nullptr);
 
  private:
   File() = default;

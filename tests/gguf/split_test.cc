@@ -127,6 +127,22 @@ TEST(SplitTest, CopyIntoMemoryKeepsEveryPointerAndNoLongerReadsTheFiles) {
       EXPECT_EQ(std::memcmp(t.data, bytes[i].data(), t.nbytes), 0) << t.name;
     }
   }
+  {
+    // keep_mapped: the whole pages inside "big" stay in the mapping; only the rest is read.
+    auto again = File::Open(dir.File("big.gguf"));
+    ASSERT_TRUE(again.ok());
+    const TensorInfo& t = (*again)->tensors()[0];
+    uint64_t total = 0;
+    int asked = 0;
+    ASSERT_TRUE((*again)->CopyIntoMemory([&](uint64_t, uint64_t tot) { total = tot; },
+                                         [&](const TensorInfo& ti) { ++asked; return ti.name == "big"; }).ok());
+    EXPECT_EQ(asked, 1);
+    EXPECT_GT(total, 0u);
+    EXPECT_LT(total, (*again)->total_bytes() - t.nbytes + 2 * 4096u * 16);
+    for (size_t i = 0; i < t.nbytes; i += 4093) {
+      ASSERT_EQ(t.data[i], static_cast<uint8_t>(i * 7 + i / 4093)) << i;
+    }
+  }
   for (const std::string& name : {prefix + "-00001-of-00003.gguf", prefix + "-00002-of-00003.gguf",
                                   prefix + "-00003-of-00003.gguf", dir.File("big.gguf")}) {
     std::filesystem::resize_file(name, 0);
