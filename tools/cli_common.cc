@@ -27,9 +27,7 @@ void ModelOptions::Add(CLI::App& app) {
       ->check(CLI::IsMember({"f16", "q8_0"}));
   app.add_option("--max-memory", max_memory,
                  "memory budget for the model (e.g. 8G; default: the RAM available now)");
-  app.add_flag("--mmap", mmap,
-               "leave the weights in the file's memory mapping rather than copying them into "
-               "memory at load (starts sooner; decodes slower on some machines)");
+  app.add_flag("--mmap", mmap, kMmapHelp);
   app.add_flag("--ignore-memory-check", ignore_memory_check,
                "start even when the memory plan says the model will not fit");
 }

@@ -22,6 +22,11 @@
 
 namespace hearth::cli {
 
+// --mmap's help, the same on run, chat, serve and bench.
+inline constexpr const char* kMmapHelp =
+    "leave the weights in the file's memory mapping rather than copying them into memory at load "
+    "(starts sooner; decodes slower on some machines)";
+
 struct ModelOptions {
   std::string model_path;
   int threads = 0;            // 0: physical cores

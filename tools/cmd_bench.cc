@@ -96,8 +96,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   sub->add_option("-r,--reps", o->reps, "repetitions (mean and spread are reported)");
   sub->add_option("--kv-type", o->model.kv_type, "KV cache type: f16 or q8_0");
   sub->add_option("--probe", o->probe, "bandwidth probe buffer size (e.g. 1G)");
-  sub->add_flag("--mmap", o->model.mmap,
-                "leave the weights in the file's memory mapping (as -m with run; default: copied into memory)");
+  sub->add_flag("--mmap", o->model.mmap, kMmapHelp);
   sub->add_flag("--json", o->json, "one JSON object");
   sub->callback([o, exit_code] {
     Status s = Bench(*o);

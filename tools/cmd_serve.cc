@@ -175,9 +175,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   s->add_option("--timeout", o->timeout_s, "seconds before a request is cancelled (0: none)");
   s->add_option("--max-memory", o->max_memory, "memory budget for loading models (e.g. 8G)");
   s->add_flag("--ignore-memory-check", o->ignore_memory_check, "load even when the check says no");
-  s->add_flag("--mmap", o->mmap,
-              "leave the weights in the file's memory mapping rather than copying them into memory "
-              "at load (starts sooner; decodes slower on some machines)");
+  s->add_flag("--mmap", o->mmap, kMmapHelp);
   s->add_flag("--allow-remote-media", o->allow_remote_media,
               "fetch http(s) image/audio/video URLs in requests (default: refused)");
   s->add_option("--kv-type", o->kv_type, "KV cache type: f16 or q8_0");

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "engine/loader.h"
 #include "engine/session.h"
 
 namespace hearth::engine {
@@ -35,7 +36,7 @@ int64_t DecodeBytesPerToken(const model::Model& m) {
       if (tied) bytes += static_cast<double>(t.nbytes);  // the LM head reads all of it
       continue;
     }
-    if (t.name.find("per_layer_token_embd") != std::string::npos) continue;  // one row per token
+    if (ReadOneRowPerToken(t)) continue;
     if (t.name.find("_exps") != std::string::npos && c.n_expert > 0) {
       bytes += static_cast<double>(t.nbytes) * c.n_expert_used / c.n_expert;
       continue;

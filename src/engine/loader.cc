@@ -21,13 +21,11 @@ void DrawBar(uint64_t done, uint64_t total) {
   std::fflush(stderr);
 }
 
-// Gemma 4 E2B/E4B's per-layer token embeddings (a third or more of those files) are read one
-// row per token: they stay in the file mapping, paged in as rows are used, as llama.cpp leaves them.
-bool ReadByRow(const gguf::TensorInfo& t) {
+}  // namespace
+
+bool ReadOneRowPerToken(const gguf::TensorInfo& t) {
   return t.name.find("per_layer_token_embd") != std::string::npos;
 }
-
-}  // namespace
 
 Result<LoadedModel> LoadModel(const std::string& path, const LoadOptions& opt) {
   Result<std::unique_ptr<gguf::File>> file = gguf::File::Open(path);
@@ -36,7 +34,7 @@ Result<LoadedModel> LoadModel(const std::string& path, const LoadOptions& opt) {
   const bool bar = opt.progress && isatty(STDERR_FILENO);
   if (opt.mmap) {
     if (bar) f->Prefetch(DrawBar);
-  } else if (Status st = f->CopyIntoMemory(bar ? DrawBar : nullptr, ReadByRow); !st.ok()) {
+  } else if (Status st = f->CopyIntoMemory(bar ? DrawBar : nullptr, ReadOneRowPerToken); !st.ok()) {
     // Still a working model, as with mmap: say why it is not in memory and go on.
     std::fprintf(stderr, "hearth: warning: %s\n", st.message().c_str());
   }

@@ -25,6 +25,11 @@ struct LoadOptions {
   bool mmap = false;
 };
 
+// Tables the forward pass reads one row per token, whatever the model: Gemma 4 E2B/E4B's per-layer
+// token embeddings (a third or more of those files). LoadModel leaves them in the file mapping,
+// paged in as rows are used; bench does not count them in the bytes a decode step reads.
+bool ReadOneRowPerToken(const gguf::TensorInfo& t);
+
 // Opens the GGUF (all shards), reads config, binds weights, loads the vocabulary. Errors name the
 // file and what was wrong.
 Result<LoadedModel> LoadModel(const std::string& path, const LoadOptions& opt = {});

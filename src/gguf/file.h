@@ -125,8 +125,8 @@ class File {
   // addresses (so every pointer into the file stays valid), 64 MiB at a time: it reads the whole
   // file now, calling progress(done, total) after each chunk. Afterwards the weights no longer
   // depend on the page cache, and peak memory is the file size plus one chunk, as for a mapping
-  // read in full. Decoding reads every weight once per token; on the 2-vCPU machines here it ran
-  // up to 3x faster from anonymous memory than from the file mapping (docs/PERFORMANCE.md).
+  // read in full. Decoding reads every weight once per token; on the 2-vCPU machines here the 12B
+  // decoded 3-4x faster from anonymous memory than from the file mapping (docs/PERFORMANCE.md).
   // Shards made by FromMemory are left as they are. On failure (no memory for a chunk, a read
   // error) the shard keeps its file mapping, whole and valid, and the error says so.
   // Tensors for which keep_mapped(t) is true stay in the mapping (the whole pages inside them):
