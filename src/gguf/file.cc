@@ -24,6 +24,8 @@ struct File::Shard {
   size_t size = 0;
   bool mapped = false;  // base is an mmap we own
   bool copied = false;  // CopyIntoMemory replaced the file pages by anonymous memory
+  std::vector<std::pair<uint64_t, uint64_t>> copies;  // those byte ranges, sorted
+  bool sealed = false;  // SealCopies made them read-only
   uint64_t data_offset = 0;
 
   ~Shard() {
@@ -313,20 +315,45 @@ Status File::CopyIntoMemory(const std::function<void(uint64_t, uint64_t)>& progr
                             static_cast<off_t>(off));
           CHECK(back != MAP_FAILED) << s.path << ": cannot map bytes " << off << ".." << off + len
                                     << " back after a failed copy: " << ErrnoText(errno);
+          mprotect(base, off, PROT_READ);  // the chunks copied before this one: read-only again
           ::close(fd);
           return ResourceExhaustedError(s.path + ": copying the weights into memory stopped at byte " +
                                         std::to_string(off) + ": " + failed +
                                         "; they stay mapped from the file");
         }
-        mprotect(base + off, len, PROT_READ);  // read-only, as the mapping was
         done += len;
         if (progress) progress(done, total);
       }
     }
     ::close(fd);
     s.copied = true;
+    s.copies = copy[si];
   }
   return Status::Ok();
+}
+
+bool File::RewriteCopied(const TensorInfo& t, const std::function<void(uint8_t*)>& rewrite) {
+  if (t.shard < 0 || static_cast<size_t>(t.shard) >= shards_.size() || t.nbytes == 0) return false;
+  Shard& s = *shards_[t.shard];
+  if (!s.copied || s.sealed) return false;
+  const uint64_t b = static_cast<uint64_t>(t.data - s.base), e = b + t.nbytes;
+  const bool inside = std::any_of(s.copies.begin(), s.copies.end(), [&](const auto& c) {
+    return c.first <= b && e <= c.second;
+  });
+  if (!inside) return false;
+  rewrite(const_cast<uint8_t*>(t.data));
+  return true;
+}
+
+void File::SealCopies() {
+  for (auto& sp : shards_) {
+    Shard& s = *sp;
+    if (!s.copied || s.sealed) continue;
+    // Whole copied ranges at once: 2 MiB pages inside them stay whole (an mprotect of part of
+    // one splits it into 4 KiB pages, and decoding then slows down with the TLB misses).
+    for (const auto& [b, e] : s.copies) mprotect(const_cast<uint8_t*>(s.base) + b, e - b, PROT_READ);
+    s.sealed = true;
+  }
 }
 
 }  // namespace hearth::gguf

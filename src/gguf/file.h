@@ -131,9 +131,20 @@ class File {
   // error) the shard keeps its file mapping, whole and valid, and the error says so.
   // Tensors for which keep_mapped(t) is true stay in the mapping (the whole pages inside them):
   // tables read a row at a time, such as Gemma 4's per-layer token embeddings, whose pages are
-  // then read only as rows are used.
+  // then read only as rows are used. The copies stay writable, for RewriteCopied, until
+  // SealCopies.
   Status CopyIntoMemory(const std::function<void(uint64_t, uint64_t)>& progress,
                         const std::function<bool(const TensorInfo&)>& keep_mapped = nullptr);
+
+  // Calls rewrite(p), p = t.data as writable memory, where CopyIntoMemory copied all of t's bytes
+  // into anonymous memory (so changing them changes no file and no page cache) and SealCopies has
+  // not run yet, and returns true; returns false and calls nothing otherwise (t still mapped from
+  // the file, or made by FromMemory). The loader rewrites weights into a faster layout this way
+  // (kernels::Interleave).
+  bool RewriteCopied(const TensorInfo& t, const std::function<void(uint8_t*)>& rewrite);
+  // Makes the copies read-only, as the mapping was (CopyIntoMemory leaves them writable for
+  // RewriteCopied). Model::Load calls it once the weights are bound.
+  void SealCopies();
 
  private:
   File() = default;

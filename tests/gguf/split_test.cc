@@ -117,7 +117,9 @@ TEST(SplitTest, CopyIntoMemoryKeepsEveryPointerAndNoLongerReadsTheFiles) {
     ASSERT_FALSE(ticks.empty());
     EXPECT_EQ(ticks.back().first, file->total_bytes());
     EXPECT_EQ(ticks.back().second, file->total_bytes());
-    if (file == big->get()) EXPECT_EQ(ticks.size(), 2u) << "two 64 MiB chunks";
+    if (file == big->get()) {
+      EXPECT_EQ(ticks.size(), 2u) << "two 64 MiB chunks";
+    }
     const size_t n_ticks = ticks.size();
     EXPECT_TRUE(file->CopyIntoMemory([&](uint64_t d, uint64_t t) { ticks.push_back({d, t}); }).ok());
     EXPECT_EQ(ticks.size(), n_ticks) << "a second call has nothing to copy";
@@ -158,6 +160,45 @@ TEST(SplitTest, CopyIntoMemoryKeepsEveryPointerAndNoLongerReadsTheFiles) {
   for (size_t i = 0; i < t.nbytes; i += 4093) {
     ASSERT_EQ(t.data[i], static_cast<uint8_t>(i * 7 + i / 4093)) << i;
   }
+}
+
+// RewriteCopied: only tensors whose bytes CopyIntoMemory copied, and only until SealCopies, after
+// which they are read-only again (a write faults).
+TEST(SplitTest, RewriteCopiedOnlyCopiedTensorsUntilSealed) {
+  TempDir dir;
+  const std::string prefix = dir.File("model");
+  WriteShards(prefix, kThree);
+  auto f = File::Open(prefix + "-00001-of-00003.gguf");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  File& file = **f;
+  const TensorInfo& t = file.tensors()[1];
+  int calls = 0;
+  auto flip = [&](uint8_t* p) {
+    ++calls;
+    p[0] ^= 0xFF;
+  };
+  EXPECT_FALSE(file.RewriteCopied(t, flip)) << "still the file mapping";
+  const uint8_t first = t.data[0];
+  ASSERT_TRUE(file.CopyIntoMemory(nullptr).ok());
+  EXPECT_TRUE(file.RewriteCopied(t, flip));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(t.data[0], static_cast<uint8_t>(first ^ 0xFF));
+  file.SealCopies();
+  EXPECT_FALSE(file.RewriteCopied(t, flip));
+  EXPECT_EQ(calls, 1);
+  EXPECT_DEATH(const_cast<uint8_t*>(t.data)[0] = 0, "");
+
+  // A tensor left in the mapping (keep_mapped) is not rewritten.
+  Writer w;
+  w.SetString("general.architecture", "gemma3");
+  std::vector<uint8_t> bytes(4u << 20, 7);
+  ASSERT_TRUE(w.AddTensor("big", TensorType::kF32, {int64_t{1} << 20}, bytes).ok());
+  ASSERT_TRUE(w.WriteFile(dir.File("big.gguf")).ok());
+  auto big = File::Open(dir.File("big.gguf"));
+  ASSERT_TRUE(big.ok());
+  ASSERT_TRUE((*big)->CopyIntoMemory(nullptr, [](const TensorInfo&) { return true; }).ok());
+  EXPECT_FALSE((*big)->RewriteCopied((*big)->tensors()[0], flip));
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(SplitTest, MissingShardIsNotFoundNamingIt) {
