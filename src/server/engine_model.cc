@@ -334,7 +334,9 @@ Result<std::vector<uint8_t>> FetchMedia(const std::string& url, const media::Lim
     bytes.insert(bytes.end(), chunk.begin(), chunk.end());
     return true;
   };
-  Result<backends::HttpResponse> r = client.Send(req, {.backend = "media-fetch"}, &sink);
+  backends::EgressContext egress;
+  egress.backend = "media-fetch";
+  Result<backends::HttpResponse> r = client.Send(req, egress, &sink);
   if (too_big)
     return FieldError(at, "the media at the URL is larger than " +
                               std::to_string(limits.max_bytes) + " bytes");
