@@ -41,10 +41,19 @@ ThreadPool& Pool() {
   return pool;
 }
 
-void BM_MatMul(benchmark::State& state, T type) {
+// `interleave`: in the 16-row interleaved layout, as the engine loads Q4_0 and Q8_0 on CPUs with
+// its kernel.
+void BM_MatMul(benchmark::State& state, T type, bool interleave = false) {
   const int64_t rows = state.range(0), cols = state.range(1), n_tok = state.range(2);
-  const auto bytes = MakeWeights(type, rows, cols);
-  const Matrix w{type, bytes.data(), cols, rows, RowBytes(type, cols)};
+  auto bytes = MakeWeights(type, rows, cols);
+  Matrix w{type, bytes.data(), cols, rows, RowBytes(type, cols)};
+  if (interleave) {
+    if (!CanInterleave(w)) {
+      state.SkipWithError("no kernel for the interleaved layout on this CPU");
+      return;
+    }
+    Interleave(w, bytes.data());
+  }
   const auto x = Gaussian(n_tok * cols, 2);
   std::vector<float> y(n_tok * rows);
   Workspace ws;
@@ -68,7 +77,9 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK_CAPTURE(BM_MatMul, Q4_0, T::kQ4_0)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q4_0x16, T::kQ4_0, true)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0, T::kQ8_0)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q8_0x16, T::kQ8_0, true)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K, T::kQ4_K)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K, T::kQ6_K)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, F16, T::kF16)->Apply(MatMulArgs);

@@ -21,6 +21,7 @@ struct VecDotTable {
   std::array<QuantizeFn, gguf::kTensorTypeCount> act{};  // by weight type
   std::array<PackedPath, gguf::kTensorTypeCount> packed{};  // only beside the matching `one`
   std::array<PackedPath, gguf::kTensorTypeCount> packed1{};  // the one-token variant
+  std::array<PackedPath, gguf::kTensorTypeCount> interleaved{};  // Layout::kQ4_0x16 / kQ8_0x16
 };
 
 VecDotTable BuildTable() {
@@ -68,6 +69,11 @@ VecDotTable BuildTable() {
       table.act[id] = q != nullptr ? q : ref::ActivationQuantizer(act_type);
     }
   }
+  if (avx512) {
+    for (const TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0}) {
+      table.interleaved[static_cast<uint32_t>(t)] = avx512::InterleavedPath(t);
+    }
+  }
 #endif
   return table;
 }
@@ -101,6 +107,11 @@ PackedPath BestPackedPath(TensorType t, int64_t n_tok) {
   const auto id = static_cast<uint32_t>(t);
   if (id >= gguf::kTensorTypeCount) return PackedPath{};
   return n_tok == 1 ? Table().packed1[id] : Table().packed[id];
+}
+
+PackedPath InterleavedPath(TensorType t) {
+  const auto id = static_cast<uint32_t>(t);
+  return id < gguf::kTensorTypeCount ? Table().interleaved[id] : PackedPath{};
 }
 
 QuantizeFn BestActivationQuantizer(TensorType t) {

@@ -4,11 +4,13 @@
 // has a packed many-token kernel for the weight type (AVX-512 VNNI: Q4_0, Q5_0, Q8_0, Q4_K, Q6_K,
 // F16, BF16), the activations are also packed into its layout and the kernel computes tiles of
 // rows × tokens (MatMulPacked); otherwise four tokens at a time share each weight row's unpacking
-// (VecDot4Fn).
+// (VecDot4Fn). Matrices in an interleaved layout (matmul.h, rewritten at load) take their own
+// kernel, whatever the number of tokens.
 #include "kernels/matmul.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/check.h"
 #include "kernels/impl.h"
@@ -38,9 +40,11 @@ namespace {
 // against the tokens in groups of at most kPackedTokenBytes of packed activations, so the block's
 // weights (read from memory once) and the group's activations both stay in cache while the tile
 // kernel runs over them.
+// `unit`: rows per indivisible group (16 in the interleaved layouts, else 1); row_begin and
+// n_rows are multiples of it, and so is every thread's share.
 void MatMulPacked(const Matrix& w, int64_t row_begin, int64_t n_rows, const float* x,
                   int64_t n_tok, float* y, ThreadPool& pool, Workspace& ws, int64_t act_bytes,
-                  const PackedPath& path) {
+                  const PackedPath& path, int64_t unit) {
   struct Job {
     const Matrix* w;
     int64_t row_begin, n_rows, n_tok, act_bytes, pstride, tok_block;
@@ -72,10 +76,13 @@ void MatMulPacked(const Matrix& w, int64_t row_begin, int64_t n_rows, const floa
     pool.ParallelFor(n_tok, convert);
   }
 
-  const int64_t grain = std::clamp<int64_t>(n_rows / pool.size(), 1, kRowChunk);
+  const int64_t units = n_rows / unit;
+  const int64_t grain =
+      std::clamp<int64_t>(units / pool.size(), 1, std::max<int64_t>(1, kRowChunk / unit));
   pool.ParallelFor(
-      n_rows,
-      [&job](int64_t r0, int64_t r1, int) {
+      units,
+      [&job, unit](int64_t u0, int64_t u1, int) {
+        const int64_t r0 = u0 * unit, r1 = u1 * unit;
         for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
           const int64_t rb_end = std::min(r1, rb + kRowBlock);
           for (int64_t t = 0; t < job.n_tok; t += job.tok_block) {
@@ -103,9 +110,17 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
 
   const TensorType act_type = VecDotType(w.type);
   const int64_t act_bytes = RowBytes(act_type, w.cols);
+  if (w.layout != Layout::kRows) {
+    const PackedPath path = InterleavedPath(w.type);
+    CHECK(path.dot != nullptr) << "MatMul: interleaved rows but no kernel for them on this CPU";
+    CHECK(row_begin % 16 == 0 && row_end % 16 == 0)
+        << "MatMul: rows [" << row_begin << ", " << row_end << ") split a group of 16";
+    MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, path, 16);
+    return;
+  }
   const PackedPath packed = BestPackedPath(w.type, n_tok);
   if (packed.dot != nullptr) {
-    MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, packed);
+    MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, packed, 1);
     return;
   }
 
@@ -178,6 +193,13 @@ void MatMul(const Matrix& w, const float* x, int64_t n_tok, float* y, ThreadPool
 
 void GetRow(const Matrix& w, int64_t r, float* dst) {
   CHECK(0 <= r && r < w.rows) << "GetRow: row " << r << " of " << w.rows;
+  if (w.layout != Layout::kRows) {
+    thread_local std::vector<uint8_t> row;
+    row.resize(static_cast<size_t>(w.row_bytes));
+    ReadInterleavedRow(w, r, row.data());
+    DequantizeRow(w.type, row.data(), dst, w.cols);
+    return;
+  }
   DequantizeRow(w.type, w.data + r * w.row_bytes, dst, w.cols);
 }
 

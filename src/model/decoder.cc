@@ -83,6 +83,8 @@ Result<std::unique_ptr<Model>> Model::Load(std::unique_ptr<gguf::File> file) {
   std::unique_ptr<Model> m(new Model());
   ASSIGN_OR_RETURN(m->config_, LoadConfig(*file));
   ASSIGN_OR_RETURN(m->weights_, BindWeights(*file, m->config_));
+  InterleaveWeights(*file, m->weights_);
+  file->SealCopies();
   m->file_ = std::move(file);
   return m;
 }

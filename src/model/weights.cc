@@ -1,5 +1,6 @@
 #include "model/weights.h"
 
+#include <map>
 #include <string>
 
 #include "gguf/file.h"
@@ -16,6 +17,51 @@ std::string Shape(const gguf::TensorInfo& t) {
 }
 
 }  // namespace
+
+uint64_t InterleaveWeights(gguf::File& f, Weights& w) {
+  std::map<const uint8_t*, const gguf::TensorInfo*> by_data;
+  for (const gguf::TensorInfo& t : f.tensors()) by_data[t.data] = &t;
+  std::map<const uint8_t*, kernels::Layout> done;  // a tensor bound twice is rewritten once
+  uint64_t bytes = 0;
+  // m: the matrix as bound; rows_total: all rows of its tensor (n_expert × m.rows for experts).
+  auto visit = [&](Matrix& m, int64_t rows_total) {
+    if (m.data == nullptr) return;
+    if (auto it = done.find(m.data); it != done.end()) {
+      m.layout = it->second;
+      return;
+    }
+    const auto it = by_data.find(m.data);
+    if (it == by_data.end()) return;
+    Matrix whole = m;
+    whole.rows = rows_total;
+    if (static_cast<uint64_t>(whole.rows * whole.row_bytes) != it->second->nbytes ||
+        !kernels::CanInterleave(whole)) {
+      return;
+    }
+    if (f.RewriteCopied(*it->second, [&](uint8_t* p) { kernels::Interleave(whole, p); })) {
+      m.layout = whole.layout;
+      bytes += it->second->nbytes;
+    }
+    done[m.data] = m.layout;
+  };
+  auto mat = [&](Matrix& m) { visit(m, m.rows); };
+  auto experts = [&](ExpertMatrix& e) { visit(e.first, e.first.rows * e.n_expert); };
+  mat(w.token_embd);
+  mat(w.output);
+  mat(w.per_layer_token_embd);
+  mat(w.per_layer_model_proj);
+  for (LayerWeights& l : w.layers) {
+    for (Matrix* m : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up,
+                      &l.ffn_down, &l.ffn_gate_inp, &l.inp_gate, &l.proj}) {
+      mat(*m);
+    }
+    for (ExpertMatrix* e :
+         {&l.ffn_gate_up_exps, &l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) {
+      experts(*e);
+    }
+  }
+  return bytes;
+}
 
 bool Binder::Has(const std::string& name) const { return f_.FindTensor(name) != nullptr; }
 

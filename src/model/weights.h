@@ -82,6 +82,12 @@ struct Weights {
   std::vector<std::unique_ptr<std::vector<float>>> owned;  // dequantized small vectors
 };
 
+// Rewrites each matrix that kernels::CanInterleave takes (Q4_0 on CPUs with the AVX-512 VNNI
+// kernel) into Layout::kQ4_0x16, where the loader copied its bytes into memory
+// (gguf::File::RewriteCopied); with the weights mapped from the file (--mmap) nothing changes.
+// Returns the bytes rewritten.
+uint64_t InterleaveWeights(gguf::File& f, Weights& w);
+
 // Binds tensors by name with shape and type checks. Errors name the tensor.
 class Binder {
  public:

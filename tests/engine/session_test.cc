@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include "engine/generate.h"
 #include "engine/loader.h"
+#include "kernels/matmul.h"
 #include "tests/engine/test_models.h"
 
 namespace hearth::engine {
@@ -106,6 +109,54 @@ TEST(Session, Q8KvCacheStaysClose) {
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::fabs(a[i] - b[i])));
   EXPECT_LT(worst, 1.0);  // 8-bit K/V (~0.4% per element), amplified ~20x by these random models
   EXPECT_GT(worst, 0.0);  // and it really is a different cache
+}
+
+// Q4_0 and Q8_0 weights copied into memory at load are rewritten into 16-row interleaved layouts
+// where the CPU has the kernel (kernels::CanInterleave), never when they stay in the file mapping;
+// both loads give the same logits up to the order of float additions (measured: 1e-7 of the largest
+// logit). The prompt is short on purpose: a 1e-7 difference can move one activation across an
+// 8-bit rounding boundary, and these random-weight models amplify that to 1e-2 within a few more
+// tokens; a wrong layout or a matrix read in the wrong order is off by the whole logit at once.
+TEST(Session, InterleavedWeightsMatchTheMappedOnes) {
+  for (const auto& [variant, type] : std::vector<std::pair<std::string, std::string>>{
+           {"g3-1b", "q4_0"}, {"g4-e2b", "q4_0"}, {"g4-moe", "q4_0"}, {"g3-4b", "q8_0"}}) {
+    Model(variant, type);  // writes the file
+    const std::string path =
+        std::string(HEARTH_BINARY_DIR) + "/testmodels-unit/" + variant + "-" + type + ".gguf";
+    Result<LoadedModel> copied = LoadModel(path, {.progress = false});
+    Result<LoadedModel> mapped = LoadModel(path, {.progress = false, .mmap = true});
+    ASSERT_TRUE(copied.ok() && mapped.ok()) << variant;
+    const model::Weights& wc = copied->model->weights();
+    const model::Weights& wm = mapped->model->weights();
+    const bool kernel = kernels::CanInterleave(wm.layers[0].attn_q);
+    const auto want = !kernel         ? kernels::Layout::kRows
+                      : type == "q4_0" ? kernels::Layout::kQ4_0x16
+                                       : kernels::Layout::kQ8_0x16;
+    EXPECT_EQ(wc.layers[0].attn_q.layout, want) << variant;
+    EXPECT_EQ(wc.layers[0].ffn_down.layout == want || wc.layers[0].ffn_down.data == nullptr, true);
+    EXPECT_EQ(wc.token_embd.layout, want) << variant << ": the tied LM head, read by GetRow too";
+    EXPECT_EQ(wm.layers[0].attn_q.layout, kernels::Layout::kRows) << variant;
+    if (variant == "g4-moe") {
+      EXPECT_EQ(wc.layers[0].ffn_down_exps.first.layout, want) << "experts";
+    }
+    ThreadPool pool(2);
+    std::vector<std::vector<float>> logits;
+    for (const LoadedModel* m : {&*copied, &*mapped}) {
+      auto s = Session::Create(*m->model, {.n_ctx = 64}, pool);
+      ASSERT_TRUE(s.ok());
+      ASSERT_TRUE((*s)->Feed(Ids(3)).ok());
+      logits.push_back(Logits(**s));
+    }
+    float scale = 0, worst = 0;
+    for (size_t i = 0; i < logits[0].size(); ++i) {
+      scale = std::max(scale, std::fabs(logits[1][i]));
+      worst = std::max(worst, std::fabs(logits[0][i] - logits[1][i]));
+    }
+    EXPECT_LE(worst, 1e-5f * scale) << variant << " (largest logit " << scale << ")";
+    if (!kernel) {
+      EXPECT_EQ(worst, 0.f) << variant << ": the same layout and kernels";
+    }
+  }
 }
 
 TEST(Generate, StopStringsEndTheTextAndAreNotShown) {
