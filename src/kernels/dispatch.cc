@@ -21,7 +21,7 @@ struct VecDotTable {
   std::array<QuantizeFn, gguf::kTensorTypeCount> act{};  // by weight type
   std::array<PackedPath, gguf::kTensorTypeCount> packed{};  // only beside the matching `one`
   std::array<PackedPath, gguf::kTensorTypeCount> packed1{};  // the one-token variant
-  std::array<PackedPath, gguf::kTensorTypeCount> interleaved{};  // Layout::kQ4_0x16 / kQ8_0x16
+  std::array<PackedPath, gguf::kTensorTypeCount> interleaved{};  // Layout::kQ4_0x16 etc.
 };
 
 VecDotTable BuildTable() {
@@ -70,7 +70,7 @@ VecDotTable BuildTable() {
     }
   }
   if (avx512) {
-    for (const TensorType t : {TensorType::kQ4_0, TensorType::kQ8_0}) {
+    for (const TensorType t : {TensorType::kQ4_0, TensorType::kQ5_0, TensorType::kQ8_0}) {
       table.interleaved[static_cast<uint32_t>(t)] = avx512::InterleavedPath(t);
     }
   }

@@ -136,8 +136,8 @@ struct PackedPath {
 };
 // For a product with n_tok activation rows (the one-token variant where n_tok == 1).
 PackedPath BestPackedPath(gguf::TensorType t, int64_t n_tok);
-// The kernel for Q4_0 / Q8_0 weights in their 16-row interleaved layout (Layout::kQ4_0x16,
-// kQ8_0x16; any number of tokens; n_rows a multiple of 16, rows group by group), or nullptrs
+// The kernel for Q4_0 / Q5_0 / Q8_0 weights in their 16-row interleaved layout (Layout::kQ4_0x16,
+// kQ5_0x16, kQ8_0x16; any number of tokens; n_rows a multiple of 16, rows group by group), or nullptrs
 // where this CPU has none, SIMD is turned off, or t is another type.
 PackedPath InterleavedPath(gguf::TensorType t);
 struct Matrix;

@@ -1,5 +1,5 @@
 // Matrix products over weights in any supported type, used in place (in the file mapping, or in the
-// copy the loader made, where Q4_0 and Q8_0 rows may have been interleaved: Layout below).
+// copy the loader made, where Q4_0, Q5_0 and Q8_0 rows may have been interleaved: Layout below).
 //
 //   y[t, r] = Σ_c W[r, c] · x[t, c]     W: [rows, cols] (GGUF ne = (cols, rows)), x: [n_tok, cols]
 //
@@ -24,6 +24,9 @@ enum class Layout : uint8_t {
   // AVX-512 VNNI kernel (x86/avx512_x16.cc) multiplies for all 16 rows at once. Per 32-element
   // block column, in order, the 16 rows' F16 scales (32 bytes), then:
   kQ4_0x16,  // Q4_0: for j = 0..3 the 16 rows' nibble bytes qs[4j..4j+3] (64 bytes each)
+  // Q5_0: eight 64-bit masks, bit 4r + i of mask e = row r's fifth bit of element 4e + i (that
+  // is, nibble r of mask e = bits 4e..4e+3 of row r's qh), then the nibbles as in Q4_0
+  kQ5_0x16,
   kQ8_0x16,  // Q8_0: for e = 0..7 the 16 rows' levels qs[4e..4e+3] + 128, unsigned (64 bytes each)
 };
 
@@ -37,15 +40,15 @@ struct Matrix {
   Layout layout = Layout::kRows;
 };
 
-// Whether Interleave applies to w and pays on this CPU: Q4_0 or Q8_0 rows in GGUF's layout, a
+// Whether Interleave applies to w and pays on this CPU: Q4_0, Q5_0 or Q8_0 rows in GGUF's layout, a
 // multiple of 16 of them, and the AVX-512 VNNI kernel for the interleaved layout usable
 // (HEARTH_NO_SIMD unset).
 bool CanInterleave(const Matrix& w);
 
-// Rewrites w's bytes in place (`data` is w.data, writable) into Layout::kQ4_0x16 or kQ8_0x16 and
-// sets w.layout: Q4_0 or Q8_0 rows in GGUF's layout, a multiple of 16 of them (a bug otherwise).
+// Rewrites w's bytes in place (`data` is w.data, writable) into its interleaved layout and sets
+// w.layout: Q4_0, Q5_0 or Q8_0 rows in GGUF's layout, a multiple of 16 of them (a bug otherwise).
 // Same size. GetRow reads every layout anywhere; MatMul reads these only where CanInterleave held.
-// Prefill and decode of Q4_0 and Q8_0 run on them (docs/PERFORMANCE.md).
+// Prefill and decode of these types run on them (docs/PERFORMANCE.md).
 void Interleave(Matrix& w, uint8_t* data);
 
 // Scratch memory reused across calls (one per session).

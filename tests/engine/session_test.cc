@@ -111,7 +111,7 @@ TEST(Session, Q8KvCacheStaysClose) {
   EXPECT_GT(worst, 0.0);  // and it really is a different cache
 }
 
-// Q4_0 and Q8_0 weights copied into memory at load are rewritten into 16-row interleaved layouts
+// Q4_0, Q5_0 and Q8_0 weights copied into memory at load are rewritten into 16-row interleaved layouts
 // where the CPU has the kernel (kernels::CanInterleave), never when they stay in the file mapping;
 // both loads give the same logits up to the order of float additions (measured: 1e-7 of the largest
 // logit). The prompt is short on purpose: a 1e-7 difference can move one activation across an
@@ -119,7 +119,8 @@ TEST(Session, Q8KvCacheStaysClose) {
 // tokens; a wrong layout or a matrix read in the wrong order is off by the whole logit at once.
 TEST(Session, InterleavedWeightsMatchTheMappedOnes) {
   for (const auto& [variant, type] : std::vector<std::pair<std::string, std::string>>{
-           {"g3-1b", "q4_0"}, {"g4-e2b", "q4_0"}, {"g4-moe", "q4_0"}, {"g3-4b", "q8_0"}}) {
+           {"g3-1b", "q4_0"}, {"g4-e2b", "q4_0"}, {"g4-moe", "q4_0"}, {"g3-4b", "q8_0"},
+           {"g4-12b", "q5_0"}}) {
     Model(variant, type);  // writes the file
     const std::string path =
         std::string(HEARTH_BINARY_DIR) + "/testmodels-unit/" + variant + "-" + type + ".gguf";
@@ -131,6 +132,7 @@ TEST(Session, InterleavedWeightsMatchTheMappedOnes) {
     const bool kernel = kernels::CanInterleave(wm.layers[0].attn_q);
     const auto want = !kernel         ? kernels::Layout::kRows
                       : type == "q4_0" ? kernels::Layout::kQ4_0x16
+                      : type == "q5_0" ? kernels::Layout::kQ5_0x16
                                        : kernels::Layout::kQ8_0x16;
     EXPECT_EQ(wc.layers[0].attn_q.layout, want) << variant;
     EXPECT_EQ(wc.layers[0].ffn_down.layout == want || wc.layers[0].ffn_down.data == nullptr, true);

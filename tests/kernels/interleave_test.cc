@@ -1,4 +1,4 @@
-// Layout::kQ4_0x16 and kQ8_0x16: the rewrite keeps every row (GetRow reads them back bit for bit), and MatMul
+// Layout::kQ4_0x16, kQ5_0x16 and kQ8_0x16: the rewrite keeps every row (GetRow reads them back bit for bit), and MatMul
 // over it agrees with the exact products of the same quantized weights and activations, for any
 // number of tokens and threads, odd block counts and group-aligned row ranges. The interleaved
 // kernel adds each row's block terms in another order than VecDot, so the oracle is the exact
@@ -66,7 +66,9 @@ TEST_P(Interleaved, GetRowReadsEveryRowBack) {
   for (int64_t cols : {32, 544, 1152}) {
     QMatrix q = Make(GetParam(), 48, cols, 3);
     Interleave(q.m, q.bytes.data());
-    EXPECT_EQ(q.m.layout, GetParam() == T::kQ4_0 ? Layout::kQ4_0x16 : Layout::kQ8_0x16);
+    EXPECT_EQ(q.m.layout, GetParam() == T::kQ4_0   ? Layout::kQ4_0x16
+                          : GetParam() == T::kQ5_0 ? Layout::kQ5_0x16
+                                                   : Layout::kQ8_0x16);
     EXPECT_NE(q.bytes, q.original);
     std::vector<float> got(cols), want(cols);
     for (int64_t r = 0; r < 48; ++r) {
@@ -133,7 +135,7 @@ TEST_P(Interleaved, RowRangesKeepGroupsWhole) {
   EXPECT_DEATH(MatMulRows(q.m, 8, 24, x.data(), 1, y.data(), pool, ws), "split a group of 16");
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, Interleaved, ::testing::Values(T::kQ4_0, T::kQ8_0),
+INSTANTIATE_TEST_SUITE_P(Types, Interleaved, ::testing::Values(T::kQ4_0, T::kQ5_0, T::kQ8_0),
                          [](const auto& info) { return std::string(testing::Name(info.param)); });
 
 }  // namespace

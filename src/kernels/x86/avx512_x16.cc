@@ -1,6 +1,6 @@
-// AVX-512 VNNI products of Q4_0 and Q8_0 weights in the 16-row interleaved layouts (matmul.h,
-// Layout::kQ4_0x16 and kQ8_0x16; interleave.cc writes them at load) with Q8_0 activations, one
-// token or many.
+// AVX-512 VNNI products of Q4_0, Q5_0 and Q8_0 weights in the 16-row interleaved layouts
+// (matmul.h, Layout::kQ4_0x16, kQ5_0x16, kQ8_0x16; interleave.cc writes them at load) with Q8_0
+// activations, one token or many.
 //
 // Each int32 lane of a 512-bit register belongs to one of the 16 rows of a group, so a block
 // column (32 elements × 16 rows) takes eight vpdpbusd, each against four activation bytes
@@ -9,10 +9,11 @@
 // row. The row-major kernels (avx512.cc) spend a convert, a multiply and an add on every block of
 // every row, and unpack each row's levels separately.
 //
-// Signs: vpdpbusd multiplies unsigned by signed bytes. The weights are the unsigned operand, as
-// stored: Q4_0's nibbles q = level + 8, and Q8_0's levels + 128 (interleave.cc adds it). The
-// activation bytes x stay signed, so Σ level·x = Σ q·x − bias·Σx, and −bias·Σx (per token and
-// block; bias 8 or 128) is packed with the activations as the start value of the integer sum.
+// Signs: vpdpbusd multiplies unsigned by signed bytes. The weights are the unsigned operand:
+// Q4_0's nibbles q = level + 8, Q5_0's nibble + 16·fifth bit = level + 16, and Q8_0's levels
+// + 128 (interleave.cc adds it). The activation bytes x stay signed, so Σ level·x = Σ q·x −
+// bias·Σx, and −bias·Σx (per token and block; bias 8, 16 or 128) is packed with the activations
+// as the start value of the integer sum.
 //
 // Packed activation row: per 32-element block 32 bytes x, int32 −bias·Σx, float d; 40 bytes.
 //
@@ -49,6 +50,26 @@ struct Q4Cols {
       const __m512i v = _mm512_loadu_si512(col + 32 + 64 * j);
       q[j] = _mm512_and_si512(v, low4);                            // elements 4j..4j+3
       q[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);  // elements 16+4j..16+4j+3
+    }
+  }
+};
+// Q5_0: the nibbles as Q4_0's, plus 16 where the fifth bit is set (a byte mask per register).
+struct Q5Cols {
+  static constexpr int64_t kColBytes = kGroup * sizeof(BlockQ5_0);  // + 64 bytes of masks
+  static constexpr int kBias = 16;
+  HEARTH_AVX512 static inline void Load(const uint8_t* col, __m512i (&q)[8]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
+    const uint8_t* masks = col + 32;
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const __m512i v = _mm512_loadu_si512(col + 96 + 64 * j);
+      uint64_t lo, hi;
+      std::memcpy(&lo, masks + 8 * j, 8);
+      std::memcpy(&hi, masks + 8 * (4 + j), 8);
+      const __m512i l = _mm512_and_si512(v, low4);
+      const __m512i h = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      q[j] = _mm512_mask_add_epi8(l, _cvtu64_mask64(lo), l, sixteen);
+      q[4 + j] = _mm512_mask_add_epi8(h, _cvtu64_mask64(hi), h, sixteen);
     }
   }
 };
@@ -164,6 +185,8 @@ PackedPath InterleavedPath(gguf::TensorType t) {
   switch (t) {
     case gguf::TensorType::kQ4_0:
       return PackedPath{Dot<Q4Cols>, PackAct<Q4Cols::kBias>, Bytes, false};
+    case gguf::TensorType::kQ5_0:
+      return PackedPath{Dot<Q5Cols>, PackAct<Q5Cols::kBias>, Bytes, false};
     case gguf::TensorType::kQ8_0:
       return PackedPath{Dot<Q8Cols>, PackAct<Q8Cols::kBias>, Bytes, false};
     default: return PackedPath{};
