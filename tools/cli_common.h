@@ -25,7 +25,8 @@ namespace hearth::cli {
 // --mmap's help, the same on run, chat, serve and bench.
 inline constexpr const char* kMmapHelp =
     "leave the weights in the file's memory mapping rather than copying them into memory at load "
-    "(starts sooner; decodes slower on some machines)";
+    "(starts sooner; decodes slower on some machines, and Q4_0/Q5_0/Q8_0 keep GGUF's row layout, "
+    "slower for prefill)";
 
 struct ModelOptions {
   std::string model_path;
