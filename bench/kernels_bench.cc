@@ -41,8 +41,8 @@ ThreadPool& Pool() {
   return pool;
 }
 
-// `interleave`: in the 16-row interleaved layout, as the engine loads Q4_0 and Q8_0 on CPUs with
-// its kernel.
+// `interleave`: in the 16-row interleaved layout, as the engine loads Q4_0, Q5_0 and Q8_0 on CPUs
+// with its kernel.
 void BM_MatMul(benchmark::State& state, T type, bool interleave = false) {
   const int64_t rows = state.range(0), cols = state.range(1), n_tok = state.range(2);
   auto bytes = MakeWeights(type, rows, cols);
@@ -78,6 +78,8 @@ void MatMulArgs(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_CAPTURE(BM_MatMul, Q4_0, T::kQ4_0)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_0x16, T::kQ4_0, true)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q5_0, T::kQ5_0)->Apply(MatMulArgs);
+BENCHMARK_CAPTURE(BM_MatMul, Q5_0x16, T::kQ5_0, true)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0, T::kQ8_0)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0x16, T::kQ8_0, true)->Apply(MatMulArgs);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K, T::kQ4_K)->Apply(MatMulArgs);
