@@ -14,7 +14,7 @@ namespace {
 
 using T = gguf::TensorType;
 
-constexpr int64_t kGroup = 16;
+constexpr int64_t kGroup = kInterleaveRows;
 
 // A block of each type: the F16 scale, Q5_0's 32 fifth bits (qh), then the level bytes (qs),
 // which go to the lanes four bytes at a time.
@@ -24,6 +24,10 @@ struct Form {
   uint32_t flip;     // xor on each 4-byte piece: Q8_0's signed levels stored + 128 (unsigned)
   Layout layout;
   int64_t block() const { return 2 + qh_bytes + qs_bytes; }
+  // Where, in a group's block column, the 16 scales end (and Q5_0's masks begin), and where the
+  // 4-byte pieces of the levels begin.
+  static constexpr int64_t kMasksAt = 2 * kGroup;
+  int64_t pieces_at() const { return kMasksAt + qh_bytes * kGroup; }
 };
 
 bool Known(T t) { return t == T::kQ4_0 || t == T::kQ5_0 || t == T::kQ8_0; }
@@ -64,7 +68,7 @@ void Interleave(Matrix& w, uint8_t* data) {
     std::memcpy(rows.data(), out, rows.size());
     for (int64_t b = 0; b < nb; ++b, out += kGroup * block) {
       uint64_t masks[8] = {};
-      uint8_t* pieces = out + 2 * kGroup + f.qh_bytes * kGroup;
+      uint8_t* pieces = out + f.pieces_at();
       for (int64_t r = 0; r < kGroup; ++r) {
         const uint8_t* blk = rows.data() + r * w.row_bytes + b * block;
         std::memcpy(out + 2 * r, blk, 2);  // the F16 scale
@@ -78,7 +82,7 @@ void Interleave(Matrix& w, uint8_t* data) {
           Copy4(blk + 2 + f.qh_bytes + 4 * j, pieces + 64 * j + 4 * r, f.flip);
         }
       }
-      if (f.qh_bytes != 0) std::memcpy(out + 2 * kGroup, masks, sizeof(masks));
+      if (f.qh_bytes != 0) std::memcpy(out + Form::kMasksAt, masks, sizeof(masks));
     }
   }
   w.layout = f.layout;
@@ -93,12 +97,14 @@ void ReadInterleavedRow(const Matrix& w, int64_t r, void* blocks) {
     std::memcpy(out, col + 2 * i, 2);
     if (f.qh_bytes != 0) {
       uint64_t masks[8];
-      std::memcpy(masks, col + 2 * kGroup, sizeof(masks));
+      std::memcpy(masks, col + Form::kMasksAt, sizeof(masks));
       uint32_t qh = 0;
-      for (int e = 0; e < 8; ++e) qh |= static_cast<uint32_t>((masks[e] >> (4 * i)) & 15u) << (4 * e);
+      for (int e = 0; e < 8; ++e) {
+        qh |= static_cast<uint32_t>((masks[e] >> (4 * i)) & 15u) << (4 * e);
+      }
       std::memcpy(out + 2, &qh, 4);
     }
-    const uint8_t* pieces = col + 2 * kGroup + f.qh_bytes * kGroup;
+    const uint8_t* pieces = col + f.pieces_at();
     for (int64_t j = 0; j < f.qs_bytes / 4; ++j) {
       Copy4(pieces + 64 * j + 4 * i, out + 2 + f.qh_bytes + 4 * j, f.flip);
     }

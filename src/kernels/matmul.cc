@@ -40,8 +40,8 @@ namespace {
 // against the tokens in groups of at most kPackedTokenBytes of packed activations, so the block's
 // weights (read from memory once) and the group's activations both stay in cache while the tile
 // kernel runs over them.
-// `unit`: rows per indivisible group (16 in the interleaved layouts, else 1); row_begin and
-// n_rows are multiples of it, and so is every thread's share.
+// `unit`: rows per indivisible group (kInterleaveRows in the interleaved layouts, else 1);
+// row_begin and n_rows are multiples of it, and so is every thread's share.
 void MatMulPacked(const Matrix& w, int64_t row_begin, int64_t n_rows, const float* x,
                   int64_t n_tok, float* y, ThreadPool& pool, Workspace& ws, int64_t act_bytes,
                   const PackedPath& path, int64_t unit) {
@@ -113,9 +113,11 @@ void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float
   if (w.layout != Layout::kRows) {
     const PackedPath path = InterleavedPath(w.type);
     CHECK(path.dot != nullptr) << "MatMul: interleaved rows but no kernel for them on this CPU";
-    CHECK(row_begin % 16 == 0 && row_end % 16 == 0)
-        << "MatMul: rows [" << row_begin << ", " << row_end << ") split a group of 16";
-    MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, path, 16);
+    CHECK(row_begin % kInterleaveRows == 0 && row_end % kInterleaveRows == 0)
+        << "MatMul: rows [" << row_begin << ", " << row_end << ") split a group of "
+        << kInterleaveRows;
+    MatMulPacked(w, row_begin, row_end - row_begin, x, n_tok, y, pool, ws, act_bytes, path,
+                 kInterleaveRows);
     return;
   }
   const PackedPath packed = BestPackedPath(w.type, n_tok);

@@ -16,6 +16,9 @@
 
 namespace hearth::kernels {
 
+// Rows per group of the interleaved layouts below.
+inline constexpr int64_t kInterleaveRows = 16;
+
 // How a Matrix's rows lie in its rows × row_bytes bytes.
 enum class Layout : uint8_t {
   kRows,  // GGUF's: row r at data + r·row_bytes
@@ -64,7 +67,8 @@ void MatMul(const Matrix& w, const float* x, int64_t n_tok, float* y, ThreadPool
             Workspace& ws);
 
 // Same for a subset of rows [row_begin, row_end) (MoE expert slices, partial heads); y has
-// (row_end - row_begin) columns per token. In Layout::kQ4_0x16 both ends are multiples of 16.
+// (row_end - row_begin) columns per token. In an interleaved layout both ends are multiples of
+// kInterleaveRows.
 void MatMulRows(const Matrix& w, int64_t row_begin, int64_t row_end, const float* x,
                 int64_t n_tok, float* y, ThreadPool& pool, Workspace& ws);
 

@@ -135,7 +135,8 @@ TEST(Session, InterleavedWeightsMatchTheMappedOnes) {
                       : type == "q5_0" ? kernels::Layout::kQ5_0x16
                                        : kernels::Layout::kQ8_0x16;
     EXPECT_EQ(wc.layers[0].attn_q.layout, want) << variant;
-    EXPECT_EQ(wc.layers[0].ffn_down.layout == want || wc.layers[0].ffn_down.data == nullptr, true);
+    EXPECT_TRUE(wc.layers[0].ffn_down.layout == want || wc.layers[0].ffn_down.data == nullptr)
+        << variant;
     EXPECT_EQ(wc.token_embd.layout, want) << variant << ": the tied LM head, read by GetRow too";
     EXPECT_EQ(wm.layers[0].attn_q.layout, kernels::Layout::kRows) << variant;
     if (variant == "g4-moe") {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "kernels/blocks.h"
@@ -19,19 +20,16 @@ namespace {
 using T = TensorType;
 using testing::Gaussian;
 
+// A test matrix and a copy of its bytes in GGUF's layout (Interleave rewrites the matrix's own).
 struct QMatrix {
   std::vector<uint8_t> bytes, original;
   Matrix m;
 };
 
 QMatrix Make(T type, int64_t rows, int64_t cols, uint32_t seed) {
-  QMatrix q;
-  const auto w = Gaussian(rows * cols, seed);
-  const int64_t rb = RowBytes(type, cols);
-  q.bytes.resize(rows * rb);
-  for (int64_t r = 0; r < rows; ++r) QuantizeRow(type, w.data() + r * cols, q.bytes.data() + r * rb, cols);
+  testing::TestMatrix tm = testing::MakeMatrix(type, rows, cols, seed);
+  QMatrix q{std::move(tm.bytes), {}, tm.m};  // the moved vector keeps its storage: m.data holds
   q.original = q.bytes;
-  q.m = Matrix{type, q.bytes.data(), cols, rows, rb};
   return q;
 }
 

@@ -16,22 +16,8 @@ namespace {
 
 using T = TensorType;
 using testing::Gaussian;
+using testing::MakeMatrix;
 using testing::Name;
-
-struct TestMatrix {
-  std::vector<uint8_t> bytes;
-  Matrix m;
-};
-
-TestMatrix MakeMatrix(T type, int64_t rows, int64_t cols, uint32_t seed) {
-  TestMatrix tm;
-  const auto w = Gaussian(rows * cols, seed);
-  const int64_t rb = RowBytes(type, cols);
-  tm.bytes.resize(rows * rb);
-  for (int64_t r = 0; r < rows; ++r) QuantizeRow(type, w.data() + r * cols, tm.bytes.data() + r * rb, cols);
-  tm.m = Matrix{type, tm.bytes.data(), cols, rows, rb};
-  return tm;
-}
 
 // y[t][r] by one VecDot per (row, token): the oracle.
 std::vector<float> PerRowDots(const Matrix& w, int64_t r0, int64_t r1, const std::vector<float>& x,

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "kernels/quant.h"
 
 namespace hearth::kernels::testing {
@@ -38,6 +39,25 @@ inline std::vector<uint8_t> Quantize(TensorType t, const std::vector<float>& x) 
   std::vector<uint8_t> q(RowBytes(t, x.size()));
   QuantizeRow(t, x.data(), q.data(), x.size());
   return q;
+}
+
+// A rows × cols matrix of type t from Gaussian(rows·cols, seed), quantized row by row, and its
+// Matrix view (whose data pointer stays valid when the TestMatrix is moved).
+struct TestMatrix {
+  std::vector<uint8_t> bytes;
+  Matrix m;
+};
+
+inline TestMatrix MakeMatrix(TensorType type, int64_t rows, int64_t cols, uint32_t seed) {
+  TestMatrix tm;
+  const auto w = Gaussian(rows * cols, seed);
+  const int64_t rb = RowBytes(type, cols);
+  tm.bytes.resize(rows * rb);
+  for (int64_t r = 0; r < rows; ++r) {
+    QuantizeRow(type, w.data() + r * cols, tm.bytes.data() + r * rb, cols);
+  }
+  tm.m = Matrix{type, tm.bytes.data(), cols, rows, rb};
+  return tm;
 }
 
 inline std::vector<float> Dequantize(TensorType t, const void* q, int64_t n) {

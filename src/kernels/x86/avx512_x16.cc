@@ -27,16 +27,30 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include "kernels/blocks.h"
+#include "kernels/matmul.h"
 #include "kernels/x86/avx2-inl.h"
 #include "kernels/x86/avx512-inl.h"
 
 namespace hearth::kernels::avx512 {
 namespace {
 
-constexpr int64_t kGroup = 16;          // rows per group
+constexpr int64_t kGroup = kInterleaveRows;  // rows per group
 constexpr int64_t kActBlockBytes = 40;  // packed activation bytes per block
 // How far ahead of the block column being read to prefetch when decoding (streaming weights).
 constexpr int64_t kPrefetchAhead = 1024;
+
+// The 256 nibble bytes at p (four registers of 16 rows × 4 bytes) as eight registers of unsigned
+// bytes: register j the low nibbles (elements 4j..4j+3), register 4 + j the high ones
+// (elements 16+4j..16+4j+3).
+HEARTH_AVX512 inline void Nibbles(const uint8_t* p, __m512i (&q)[8]) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512i v = _mm512_loadu_si512(p + 64 * j);
+    q[j] = _mm512_and_si512(v, low4);
+    q[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+  }
+}
 
 // The weight bytes of one block column of a group: eight registers, register e holding elements
 // 4e..4e+3 of every row as unsigned bytes.
@@ -44,13 +58,7 @@ struct Q4Cols {
   static constexpr int64_t kColBytes = kGroup * sizeof(BlockQ4_0);  // 16 scales + 256 nibble bytes
   static constexpr int kBias = 8;
   HEARTH_AVX512 static inline void Load(const uint8_t* col, __m512i (&q)[8]) {
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      const __m512i v = _mm512_loadu_si512(col + 32 + 64 * j);
-      q[j] = _mm512_and_si512(v, low4);                            // elements 4j..4j+3
-      q[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);  // elements 16+4j..16+4j+3
-    }
+    Nibbles(col + 32, q);
   }
 };
 // Q5_0: the nibbles as Q4_0's, plus 16 where the fifth bit is set (a byte mask per register).
@@ -58,18 +66,13 @@ struct Q5Cols {
   static constexpr int64_t kColBytes = kGroup * sizeof(BlockQ5_0);  // + 64 bytes of masks
   static constexpr int kBias = 16;
   HEARTH_AVX512 static inline void Load(const uint8_t* col, __m512i (&q)[8]) {
-    const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
-    const uint8_t* masks = col + 32;
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      const __m512i v = _mm512_loadu_si512(col + 96 + 64 * j);
-      uint64_t lo, hi;
-      std::memcpy(&lo, masks + 8 * j, 8);
-      std::memcpy(&hi, masks + 8 * (4 + j), 8);
-      const __m512i l = _mm512_and_si512(v, low4);
-      const __m512i h = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-      q[j] = _mm512_mask_add_epi8(l, _cvtu64_mask64(lo), l, sixteen);
-      q[4 + j] = _mm512_mask_add_epi8(h, _cvtu64_mask64(hi), h, sixteen);
+    Nibbles(col + 96, q);
+    const __m512i sixteen = _mm512_set1_epi8(16);
+#pragma GCC unroll 8
+    for (int e = 0; e < 8; ++e) {
+      uint64_t fifth;
+      std::memcpy(&fifth, col + 32 + 8 * e, 8);
+      q[e] = _mm512_mask_add_epi8(q[e], _cvtu64_mask64(fifth), q[e], sixteen);
     }
   }
 };
